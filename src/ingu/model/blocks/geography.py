@@ -52,6 +52,8 @@ def fit(ctx: FitContext) -> None:
     districts = ctx.table("vocab_district").sort("code")
     provinces = ctx.table("vocab_province").sort("code")
     pop = adult_population(ctx)  # district, sex, age
+    # Whole-person counts per cell, for --full-population (largest-remainder rounding keeps the total).
+    ctx.record("geography", "adult_counts", {"total": int(round(pop.sum()))})
     province_of = districts["province_code"].cast(pl.Int64).to_numpy()
     n_p = provinces.height
     by_district = pop.sum(axis=(1, 2))
