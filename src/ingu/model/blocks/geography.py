@@ -61,10 +61,12 @@ def fit(ctx: FitContext) -> None:
     district_given_province = np.zeros((n_p, len(by_district)))
     district_given_province[province_of, np.arange(len(by_district))] = by_district
     tables = (POPULATION, "vocab_district", "vocab_province")
-    ctx.add(Variable("province", tuple(provinces["npk_label"]), (), by_province / by_province.sum(), tables))
+    exact = ("exact adult (19+) shares of the December 2024 registration; 19-year-olds are the Sprague "
+             "share of the 15–19 group",)
+    ctx.add(Variable("province", tuple(provinces["npk_label"]), (), by_province / by_province.sum(), tables, exact))
     ctx.add(Variable("district", tuple(districts["npk_label"]), ("province",),
-                     conditional(district_given_province), tables))
-    ctx.add(Variable("sex", ("남자", "여자"), ("district",), conditional(pop.sum(axis=2)), tables))
+                     conditional(district_given_province), tables, exact))
+    ctx.add(Variable("sex", ("남자", "여자"), ("district",), conditional(pop.sum(axis=2)), tables, exact))
     ctx.add(Variable(
         "age", tuple(str(a) for a in AGES), ("district", "sex"), conditional(pop), tables,
         assumptions=(

@@ -319,7 +319,7 @@ def family_prior(ctx: FitContext, marital_labels: tuple[str, ...], family_labels
          Margin(f"{PRIOR_TYPES}: the 27 rarer types", ("family_type",), totals)],
         tol=1e-10, max_sweeps=2000,
     )
-    prior[:, rare] = block
+    prior[:, rare] = block * other.sum() / block.sum()  # IPF keeps the seed's total, not the counts
     return prior * allowed, report
 
 
