@@ -100,7 +100,8 @@ def test_married_people_are_not_single_parents_or_alone_without_the_label(family
         assert (married[..., family.labels.index(f)] == 0.0).all(), f
     # … and every married person lives with the spouse or is labelled as living apart from them.
     spouse = [i for i, f in enumerate(family.labels) if "배우자" in f]
-    generic = [i for i, f in enumerate(family.labels) if f.startswith(("기타", "4세대", "친인척", "비친족", "가구주"))]
+    generic_prefixes = ("기타", "4세대", "친인척", "비친족", "가구주")
+    generic = [i for i, f in enumerate(family.labels) if f.startswith(generic_prefixes)]
     np.testing.assert_allclose(married[..., spouse + generic].sum(axis=-1), 1.0, atol=1e-9)
 
 

@@ -74,10 +74,11 @@ def _rule(marital: frozenset[str], size: int, *, exact: bool = False, lo: int = 
 # Every NPK family type, with the reason for its exclusions (docs/model_household.md repeats them):
 # - a type naming a spouse (배우자…, incl. the two "(배우자 별거)" types) needs a living, married spouse:
 #   배우자있음 only — never 미혼, 사별 or 이혼;
-# - NPK gives married people living alone or with children without their spouse their own "(배우자 별거)"
-#   types, so 혼자 거주, 자녀와 거주 (한부모) and the other spouse-less types exclude 배우자있음;
-# - a parent without a spouse (한부모, 자녀·어머니/아버지, 손자녀와 거주) is widowed or divorced: NPK has
-#   no never-married parent and no official table counts them (미혼 parents are a known small gap);
+# - NPK gives married people living alone or with children without their spouse their own
+#   "(배우자 별거)" types, so 혼자 거주, 자녀와 거주 (한부모) and the other spouse-less types exclude
+#   배우자있음;
+# - a parent without a spouse (한부모, 자녀·어머니/아버지, 손자녀와 거주) is widowed or divorced: NPK
+#   has no never-married parent and no official table counts them (미혼 parents are a known small gap);
 # - living with a parent needs a parent at least GENERATION years older (age ≤ PARENT_ALIVE), with a
 #   grandparent two generations older (age ≤ GRANDPARENT_ALIVE); living with a grandchild needs two
 #   generations below (age ≥ GRANDCHILD);
@@ -310,17 +311,19 @@ def family_prior(ctx: FitContext, marital_labels: tuple[str, ...], family_labels
             other[m_idx[r["marital"]]] += r["count"]
         else:
             prior[m_idx[r["marital"]], f_idx[r["family_type"]]] = r["count"]
-    named = prior.sum(axis=0) > 0
-    rare = np.array([not named[i] for i in range(len(family_labels))])
-    totals = np.array([float(types[f]) for f, r in zip(family_labels, rare) if r])
+    named = set(joint["family_type"]) - {PRIOR_OTHER}
+    rare = np.array([f not in named for f in family_labels])
+    if not rare.any() or other.sum() == 0:  # a complete table (e.g. an official one in the cache)
+        return prior, FitReport(True, 0, [], [])
+    totals = np.array([float(types[f]) for f in np.array(family_labels)[rare]])
     block, report = ipf_fit(
         allowed[:, rare].astype(float), ("marital", "family_type"),
         [Margin(f"{PRIOR_JOINT}: 기타 by marital", ("marital",), other),
-         Margin(f"{PRIOR_TYPES}: the 27 rarer types", ("family_type",), totals)],
+         Margin(f"{PRIOR_TYPES}: the {int(rare.sum())} rarer types", ("family_type",), totals)],
         tol=1e-10, max_sweeps=2000,
     )
     prior[:, rare] = block * other.sum() / block.sum()  # IPF keeps the seed's total, not the counts
-    return prior * allowed, report
+    return prior, report
 
 
 def fit_family_type(ctx: FitContext) -> None:
@@ -329,6 +332,8 @@ def fit_family_type(ctx: FitContext) -> None:
     marital_labels = ctx["marital"].labels
     allowed_m, allowed_a = structural_masks(family_labels, marital_labels)
     prior, prior_report = family_prior(ctx, marital_labels, family_labels, allowed_m)
+    outside = float((prior * ~allowed_m).sum() / prior.sum())  # prior mass the rules forbid
+    prior = prior * allowed_m
     ctx.record("household", "family_type_prior_completion", prior_report)
 
     parent = ctx.marginal(["sex", "age", "marital"])  # shares
@@ -364,6 +369,7 @@ def fit_family_type(ctx: FitContext) -> None:
     f_idx = {f: i for i, f in enumerate(family_labels)}
     checks = _checks_2017(ctx, adults)
     ctx.record("household", "family_type_checks", {
+        "prior_mass_outside_structural_rules": outside,
         "alone_share_adults": {"model": float(by_type[is_alone].sum()),
                                "official": float(alone.persons.sum() / adults)},
         "couple_only_share_adults": {"model": float(by_type[f_idx[COUPLE_ONLY]]), "official": couple},
