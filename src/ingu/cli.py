@@ -50,7 +50,7 @@ def generate(
     """Sample synthetic Korean adults (NPK's 26 columns + extensions) to a file."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from ingu.io.writers import OutputError, open_writer
+    from ingu.io.writers import OutputError, check_output, open_writer
     from ingu.sample.posterior import EmptyConditionalError
     from ingu.sample.sampler import SamplingError, generate as generate_rows, plan, population_size
     from ingu.sample.where import WhereError
@@ -60,12 +60,7 @@ def generate(
     if not full_population and n <= 0:
         _fail(f"-n must be a positive number of records, got {n}")
     try:
-        from ingu.io.writers import _check_target
-
-        _check_target(output, overwrite=overwrite)
-        from ingu.io.writers import format_for
-
-        format_for(output)
+        check_output(output, overwrite=overwrite)
     except OutputError as exc:
         _fail(str(exc).replace("pass overwrite=True", "pass --overwrite"))
     model = _load_model()

@@ -15,7 +15,7 @@ import secrets
 import weakref
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 
@@ -58,9 +58,19 @@ def open_writer(
         ``overwrite`` is false — before anything is written.
     """
     path = Path(path)
+    fmt = check_output(path, overwrite=overwrite)
+    return RecordWriter(path, schema, fmt, overwrite=overwrite)
+
+
+def check_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> str:
+    """Validate an output path before any work (suffix, directory, existing file); return its format.
+
+    Raises :class:`OutputError` naming the path, exactly as :func:`open_writer` would.
+    """
+    path = Path(path)
     fmt = format_for(path)
     _check_target(path, overwrite=overwrite)
-    return RecordWriter(path, schema, fmt, overwrite=overwrite)
+    return fmt
 
 
 def write_records(
@@ -260,7 +270,23 @@ def _fsync_directory(directory: Path) -> None:
 # -- formats ---------------------------------------------------------------------------------------
 
 
-class _ParquetSink:
+class _ArrowSink:
+    """A pyarrow writer over an open file: closing and aborting are the same for Parquet and CSV."""
+
+    _writer: Any
+    _file: Any
+
+    def close(self) -> None:
+        self._writer.close()
+        self._file.close()
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self._writer.close()
+        self._file.close()
+
+
+class _ParquetSink(_ArrowSink):
     """Zstd Parquet, one row group per batch (split at ROW_GROUP_SIZE).
 
     Dictionary columns go to disk as Parquet dictionary pages straight from their codes; the Arrow
@@ -280,17 +306,8 @@ class _ParquetSink:
         table = pa.Table.from_arrays(table.columns, schema=self._schema)
         self._writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
 
-    def close(self) -> None:
-        self._writer.close()
-        self._file.close()
 
-    def abort(self) -> None:
-        with contextlib.suppress(Exception):
-            self._writer.close()
-        self._file.close()
-
-
-class _CsvSink:
+class _CsvSink(_ArrowSink):
     """UTF-8 CSV without BOM, header once; nulls are empty fields, empty strings are ``""``."""
 
     def __init__(self, tmp: Path, schema: pa.Schema) -> None:
@@ -301,15 +318,6 @@ class _CsvSink:
 
     def write(self, table: pa.Table) -> None:
         self._writer.write_table(table)
-
-    def close(self) -> None:
-        self._writer.close()
-        self._file.close()
-
-    def abort(self) -> None:
-        with contextlib.suppress(Exception):
-            self._writer.close()
-        self._file.close()
 
 
 class _JsonlSink:

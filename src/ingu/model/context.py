@@ -44,7 +44,6 @@ class FitContext:
 
     def add(self, variable: Variable) -> None:
         self.variables.append(variable)
-        self._network = None
 
     def network(self) -> Network:
         return Network(list(self.variables))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from ingu.io.schema import NPK_COLUMNS, RECORD_SCHEMA, TEXT_COLUMNS, categorical, empty_text_column
+from ingu.io.schema import RECORD_SCHEMA, TEXT_COLUMNS, categorical, empty_text_column
 from ingu.model.context import REFERENCE_YEAR
 from ingu.model.network import Network
 from ingu.sample.where import Column
@@ -22,12 +22,18 @@ ACTIVE = ("현역병", "직업군인")
 
 @dataclass(frozen=True)
 class OutputColumn:
-    """A record column: ``values[code]`` of its source variable (``None`` → null)."""
+    """A record column: ``values[code]`` of its source variable (``None`` → null).
+
+    For text columns, ``dictionary`` holds the distinct labels and ``inverse[code]`` the label's index
+    (-1 for null), computed once so that rendering a batch is a single integer gather.
+    """
 
     name: str
     source: str
     values: np.ndarray  # object array of str/None, or int64
     numeric: bool = False
+    dictionary: tuple[str, ...] = ()
+    inverse: np.ndarray | None = None
 
 
 def output_columns(network: Network, ksco_names: dict[str, str]) -> dict[str, OutputColumn]:
@@ -38,8 +44,13 @@ def output_columns(network: Network, ksco_names: dict[str, str]) -> dict[str, Ou
     out: dict[str, OutputColumn] = {}
 
     def add(name: str, source: str, values: np.ndarray, numeric: bool = False) -> None:
-        if source in network:
-            out[name] = OutputColumn(name, source, values, numeric)
+        if source not in network:
+            return
+        if numeric:
+            out[name] = OutputColumn(name, source, values, numeric=True)
+        else:
+            dictionary, inverse = _vocabulary(values)
+            out[name] = OutputColumn(name, source, values, False, dictionary, inverse)
 
     add("sex", "sex", labels("sex"))
     ages = np.array([int(a) for a in network["age"].labels], dtype=np.int64)
@@ -93,8 +104,7 @@ def render(columns: dict[str, OutputColumn], codes: dict[str, np.ndarray], uuid_
         if col.numeric:
             arrays[name] = pa.array(col.values[src])
         else:
-            vocab, inverse = _vocabulary(col.values)
-            arrays[name] = categorical(inverse[src], vocab)
+            arrays[name] = categorical(col.inverse[src], col.dictionary)
     arrays["country"] = categorical(np.zeros(n, dtype=np.int32), ["대한민국"])
     for name in ("family_type", "housing_type"):
         arrays.setdefault(name, categorical(np.zeros(n, dtype=np.int32), [""]))
@@ -106,26 +116,19 @@ def render(columns: dict[str, OutputColumn], codes: dict[str, np.ndarray], uuid_
     return pa.table([arrays[f.name] for f in RECORD_SCHEMA], schema=RECORD_SCHEMA)
 
 
-_VOCAB_CACHE: dict[int, tuple[list, np.ndarray]] = {}
-
-
-def _vocabulary(values: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Distinct labels of a column and, per source code, the label's index (-1 for null)."""
-    key = id(values)
-    if key not in _VOCAB_CACHE:
-        labels: list[str] = []
-        index: dict[str, int] = {}
-        inverse = np.empty(len(values), dtype=np.int32)
-        for i, v in enumerate(values):
-            if v is None:
-                inverse[i] = -1
-                continue
-            if v not in index:
-                index[v] = len(labels)
-                labels.append(v)
-            inverse[i] = index[v]
-        _VOCAB_CACHE[key] = (labels, inverse)
-    return _VOCAB_CACHE[key]
+def _vocabulary(values: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
+    """Distinct labels of a column (first-seen order) and each source code's label index (-1: null)."""
+    labels: list[str] = []
+    index: dict[str, int] = {}
+    inverse = np.empty(len(values), dtype=np.int32)
+    for i, v in enumerate(values):  # once per vocabulary entry at plan time, never per record
+        if v is None:
+            inverse[i] = -1
+            continue
+        inverse[i] = index.setdefault(v, len(labels))
+        if inverse[i] == len(labels):
+            labels.append(v)
+    return tuple(labels), inverse
 
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -143,5 +146,3 @@ def _hex(raw: np.ndarray) -> pa.Array:
     offsets = pa.py_buffer((np.arange(n + 1, dtype=np.int32) * 32).tobytes())
     return pa.Array.from_buffers(pa.string(), n, [None, offsets, pa.py_buffer(chars.tobytes())])
 
-
-assert NPK_COLUMNS[0] == "uuid"

@@ -35,6 +35,9 @@ NOT_EMPLOYED = "-"
 ACTIVE_DUTY = ("현역병", "직업군인")
 # Education groups of the LAFS tables over the 7 NPK levels.
 EDU_GROUPS = {"중졸이하": (0, 1, 2), "고졸": (3,), "대졸이상": (4, 5, 6)}
+# Index of each NPK education level's LAFS group (code order of vocab_education).
+EDU_GROUP_OF_LEVEL = np.array([g for level in range(7) for g, levels in enumerate(EDU_GROUPS.values())
+                               if level in levels])
 LAFS_YEAR = 2024
 LFS_YEAR = 2024
 
@@ -107,9 +110,7 @@ def _fit_employment(ctx: FitContext) -> None:
     lafs = _lafs_average(ctx.table("lafs_occupation_by_education").filter(pl.col("level") == "major"),
                          ["education_group"])
     by_edu = dict(zip(lafs["education_group"], lafs["employed_thousand"]))
-    edu_group = np.zeros(7, dtype=int)
-    for g, (name, levels) in enumerate(EDU_GROUPS.items()):
-        edu_group[list(levels)] = g
+    edu_group = EDU_GROUP_OF_LEVEL
     margins.append(Margin(
         "lafs_occupation_by_education: education mix of the employed (LAFS 2024)",
         ("education", "military_service", "employment"),
@@ -165,9 +166,7 @@ def _fit_major(ctx: FitContext) -> np.ndarray:
     by_edu = _lafs_average(ctx.table("lafs_occupation_by_education").filter(pl.col("level") == "major"),
                            ["ksco_code", "education_group"])
     edu_major = np.array([[_cell(by_edu, ksco_code=m, education_group=g) for m in MAJORS] for g in EDU_GROUPS])
-    edu_group = np.zeros(7, dtype=int)
-    for g, levels in enumerate(EDU_GROUPS.values()):
-        edu_group[list(levels)] = g
+    edu_group = EDU_GROUP_OF_LEVEL
     margins.append(Margin("lafs_occupation_by_education: major mix within each education group (LAFS 2024)",
                           ("education", "major"), edu_major, given=("education",), groups={"education": edu_group}))
 
@@ -250,9 +249,7 @@ def _fit_submajor_and_title(ctx: FitContext, major_joint: np.ndarray) -> None:
     age_sub = np.array([[_cell(by_age, ksco_code=c, age_band=b) for c in civil_subs] for b in lafs_bands])
     edu_sub = np.array([[_cell(by_edu, ksco_code=c, education_group=g) for c in civil_subs] for g in EDU_GROUPS])
     onehot_major = (sub_major[None, :] == np.arange(len(MAJORS))[:, None]).astype(float)
-    edu_group = np.zeros(7, dtype=int)
-    for g, levels in enumerate(EDU_GROUPS.values()):
-        edu_group[list(levels)] = g
+    edu_group = EDU_GROUP_OF_LEVEL
     margins = [
         Margin("lafs_occupation_by_age: sub-major mix within major × age band (LAFS 2024)",
                ("major", "age_band", "sub"), onehot_major[:, None, :] * age_sub[None, :, :],
