@@ -94,6 +94,63 @@ def generate(
     console.print(f"wrote {total:,} records to {output} in {seconds:.1f} s")
 
 
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    """``["a=b", …]`` → ``{"a": "b"}``, with a clear error for anything else."""
+    out = {}
+    for value in values:
+        key, sep, item = value.partition("=")
+        if not sep or not key.strip() or not item.strip():
+            _fail(f"{option} expects NAME=VALUE, got {value!r}")
+        out[key.strip()] = item.strip()
+    return out
+
+
+@app.command()
+def audit(
+    data: Path = typer.Argument(..., help="Persona file or directory of Parquet shards (.parquet, .jsonl, .csv)."),
+    out: Path = typer.Option(Path("audit"), "--out", help="Directory for report.json, report.md, report.html."),
+    profile: str = typer.Option("auto", "--profile", help="Column layout: auto, ingu or npk."),
+    mapping: list[str] = typer.Option([], "--map", help="column=field, for datasets with other column names."),
+    threshold: list[str] = typer.Option([], "--threshold", help="NAME=VALUE to override a verdict threshold."),
+    text: bool = typer.Option(True, "--text/--no-text", help="Scan narrative columns (lengths, PII, agreement)."),
+    fail_on: str = typer.Option("never", "--fail-on", help="Exit 1 when an axis has this verdict: flag, skip or never."),
+) -> None:
+    """Audit a persona dataset against official Korean statistics (marginals + six IAF joint axes)."""
+    from pydantic import ValidationError
+
+    from ingu.audit.profiles import DatasetFieldError
+    from ingu.audit.report import write_report
+    from ingu.audit.runner import fail_exit_code, run_audit
+    from ingu.audit.thresholds import Thresholds
+    from ingu.io.readers import DatasetReadError
+
+    if fail_on not in ("flag", "skip", "never"):
+        _fail(f"--fail-on must be flag, skip or never, got {fail_on!r}")
+    try:
+        thresholds = Thresholds.from_overrides(_pairs(threshold, "--threshold"))
+    except ValidationError as exc:
+        _fail("bad --threshold: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    started = time.perf_counter()
+    try:
+        with console.status("auditing …") as status:
+            report = run_audit(data, profile=profile, mapping=_pairs(mapping, "--map"), thresholds=thresholds,
+                               text=text, progress=lambda message: status.update(f"auditing: {message} …"))
+    except (DatasetReadError, DatasetFieldError, ValueError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted; no report was written", code=130)
+    paths = write_report(report, out)
+    seconds = time.perf_counter() - started
+    for axis in report["axes"]:
+        colour = {"pass": "green", "flag": "red", "skip": "yellow"}[axis["verdict"]]
+        console.print(f"[{colour}]{axis['verdict']:>4}[/] {axis['id']}: {axis['reason']}", highlight=False, soft_wrap=True)
+    console.print(f"audited {report['dataset']['rows']:,} records in {seconds:.1f} s → "
+                  + ", ".join(str(p) for p in paths.values()), highlight=False)
+    code = fail_exit_code(report, fail_on)
+    if code:
+        raise typer.Exit(code)
+
+
 @reference_app.command("list")
 def reference_list() -> None:
     """List the reference tables (shipped and fetched)."""
