@@ -33,6 +33,9 @@ class Derivation:
 
 def derive(frame: pl.DataFrame, crosswalk: Crosswalk, reference_year: int = 2024) -> tuple[pl.DataFrame, Derivation]:
     """Add ``occ_major``, ``job_seeker``, ``employed``, ``in_labour_force``, ``active_duty``, ``birth_year``."""
+    # Categorical/Enum columns become plain strings: the axes join and compare them with reference
+    # tables whose labels are strings, and one cast here is cheaper than care at every join.
+    frame = frame.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.Utf8))
     columns = set(frame.columns)
     occupation_source = employment_source = military_source = birth_year_source = None
     out = frame
