@@ -27,7 +27,7 @@ class Thresholds(BaseModel):
     military_concentration_min: float = Field(3.0, gt=0, description="men 19–25 active rate must be at least this × the rate at 31–40")
     women_active_max_per_1000: float = Field(3.0, gt=0, description="flag when women's active-duty rate exceeds this (any band)")
     force_share_tolerance: float = Field(0.25, ge=0, description="adult active-duty share may lie this fraction outside the force-size range")
-    name_contrast_min_pp: float = Field(2.0, gt=0, description="vintage (modern) name share must fall (rise) by at least this from ≤1959 to ≥1990 births")
+    name_contrast_min_pp: float = Field(4.0, gt=0, description="per sex, vintage-name drop + modern-name rise from ≤1959 to ≥1990 births must reach this")
     name_min_records: int = Field(1000, ge=1, description="fewer usable names than this → skip")
     surname_max_gap_pp: float = Field(2.0, gt=0, description="flag when a top-10 surname share is further than this from 2015 census")
     major_max_gap_pp: float = Field(10.0, gt=0, description="flag when a field → occupation cell is further than this from KEIS GOMS")

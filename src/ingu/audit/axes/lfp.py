@@ -35,8 +35,17 @@ def sex_x_age_x_lfp(frame: pl.DataFrame, thresholds: Thresholds) -> AxisResult:
         return skipped(AXIS, TITLE, f"dataset lacks {', '.join(lacking)} (needs employment_status or occupation)", ref_ids)
     reference = lfp_rates()
     civilians = frame.filter(pl.col("in_labour_force").is_not_null())
-    if "active_duty" in frame.columns:
+    # Soldiers are outside the LFS frame. Who is a soldier is read from the occupation (KSCO A) when
+    # the dataset has one — the same people as active duty in a consistent file, and it keeps this
+    # axis about labour, not about the military fields the military axis judges.
+    if "occ_major" in frame.columns:
+        civilians = civilians.filter(pl.col("occ_major") != "A")
+        excluded = "records whose occupation is armed forces (KSCO A)"
+    elif "active_duty" in frame.columns:
         civilians = civilians.filter(~pl.col("active_duty").fill_null(False))
+        excluded = "active-duty records"
+    else:
+        excluded = "nobody (the dataset says nothing about military service)"
     rates = (
         civilians.with_columns(band_expression().alias("band")).filter(pl.col("band").is_not_null())
         .group_by("sex", "band").agg(pl.col("in_labour_force").sum().alias("in_lf"), pl.len().alias("n"))
@@ -79,11 +88,11 @@ def sex_x_age_x_lfp(frame: pl.DataFrame, thresholds: Thresholds) -> AxisResult:
         reference=ref_ids,
         statistics={"max_abs_gap_pp": worst[0], "mean_abs_gap_pp": float(np.mean([g[0] for g in judged_gaps])),
                     "gaps_pp": gaps, "records_in_labour_force": int(table_counts.sum()),
-                    "active_duty_excluded": "active_duty" in frame.columns},
+                    "excluded_from_denominator": excluded},
         tables=[table("Labour-force participation by sex and age band",
                       ["sex", "band", "records", "dataset", "KOSIS", "gap (pp)", "95% CI"], rows,
                       note="Reference: KOSIS DT_1ES3B03J/DT_1ES3B14J, 2025 H2, as printed in the audit paper's Table 5. "
-                           "Active-duty records excluded (the LFS is the civilian population).")],
+                           f"Excluded: {excluded} (the LFS covers the civilian population).")],
         charts=[chart("line", "Labour-force participation by age band", [b for b, _, _ in LFP_BANDS],
                       [s for sex in SEXES for s in (
                           series(f"{sex} dataset", chart_series[sex][0], chart_series[sex][2], chart_series[sex][3]),
