@@ -50,7 +50,10 @@ def recommendations(axes: list[AxisResult], privacy: dict[str, Any], text: dict[
                 "reason": "joints pass, but attitudes are not in any reference: weight to official margins and validate "
                           "against real surveys" if all_pass else "joints that estimates condition on are flagged or unaudited; "
                           "use official statistics or native surveys"})
-    if text is not None:
+    if text is not None and text.get("all_empty"):
+        out.append({"task": "Fine-tuning on the narratives", "recommendation": "NOT AUDITED",
+                    "reason": "the text columns are empty"})
+    elif text is not None:
         problems = [k for k in ("pii_hits", "name_contradictions", "age_contradictions") if text.get(k)]
         out.append({"task": "Fine-tuning on the narratives", "recommendation": "USE WITH CAUTION" if problems else "USE",
                     "reason": ("text checks found " + ", ".join(f"{text[k]:,} {k.replace('_', ' ')}" for k in problems))

@@ -145,6 +145,10 @@ def _section(stats: dict[str, _ColumnStats], rows: int) -> dict[str, Any]:
         pii_rows.append([name, *(s.pii[k] for k in PII_PATTERNS)])
         agreement_rows.append([name, s.name_checked, s.name_missing, s.age_checked, s.age_contradictions,
                                s.spouse_checked, s.spouse_contradictions])
+    non_empty = sum(rows - s.empty for s in stats.values())
+    if non_empty == 0:
+        return {"summary": f"all {len(stats)} text columns are empty over {rows:,} rows (no narrator ran); "
+                           "nothing to check", "all_empty": True, "tables": []}
     pii_total = sum(sum(s.pii.values()) for s in stats.values())
     age_bad = sum(s.age_contradictions for s in stats.values())
     name_bad = sum(s.name_missing for s in stats.values())
@@ -153,7 +157,7 @@ def _section(stats: dict[str, _ColumnStats], rows: int) -> dict[str, Any]:
         "summary": f"{len(stats)} text columns over {rows:,} rows: {pii_total} PII-pattern hits, {duplicates_total:,} "
                    f"duplicate narratives, {name_bad:,} narratives naming someone else, {age_bad:,} stated ages "
                    f"contradicting the record, {sex_bad:,} spouse words implying the other sex.",
-        "pii_hits": pii_total, "duplicates": duplicates_total, "name_contradictions": name_bad,
+        "all_empty": False, "narratives": non_empty, "pii_hits": pii_total, "duplicates": duplicates_total, "name_contradictions": name_bad,
         "age_contradictions": age_bad, "sex_contradictions": sex_bad,
         "tables": [
             table("Narrative lengths (characters)", ["column", "non-empty", "empty", "p5", "median", "p95",
