@@ -92,7 +92,7 @@ def test_our_output_passes_every_axis(frame):
 
 def test_shuffling_occupation_across_sexes_flags_only_sex_x_occupation(frame):
     employed_civilian = pl.col("occ_major").is_in(list("123456789"))
-    broken = shuffle_within(frame, ["occupation", "occ_major", "occ_rule", "job_seeker"],
+    broken = shuffle_within(frame, ["occupation", "occ_major", "job_seeker"],
                             [age5(), pl.col("education_level"), pl.col("bachelors_field")], employed_civilian, seed=1)
     got = verdicts(broken)
     assert got["sex_x_occupation"] == "flag"
@@ -118,7 +118,7 @@ def test_shuffling_names_across_birth_years_flags_only_the_name_axis(frame):
 
 def test_shuffling_occupation_across_majors_flags_only_major_x_occupation(frame):
     graduates = (pl.col("education_level") == "4년제 대학교") & (pl.col("bachelors_field") != "해당없음") & pl.col("employed")
-    broken = shuffle_within(frame, ["occupation", "occ_major", "occ_rule", "job_seeker"],
+    broken = shuffle_within(frame, ["occupation", "occ_major", "job_seeker"],
                             [pl.col("sex"), age5()], graduates, seed=4)
     got = verdicts(broken)
     assert got["major_x_occupation"] == "flag"

@@ -118,7 +118,7 @@ def audit(
     """Audit a persona dataset against official Korean statistics (marginals + six IAF joint axes)."""
     from pydantic import ValidationError
 
-    from ingu.audit.profiles import DatasetFieldError
+    from ingu.audit.profiles import DatasetFieldError, parse_mapping
     from ingu.audit.report import write_report
     from ingu.audit.runner import fail_exit_code, run_audit
     from ingu.audit.thresholds import Thresholds
@@ -130,10 +130,14 @@ def audit(
         thresholds = Thresholds.from_overrides(_pairs(threshold, "--threshold"))
     except ValidationError as exc:
         _fail("bad --threshold: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    try:
+        columns_to_fields = parse_mapping(mapping)
+    except ValueError as exc:
+        _fail(str(exc))
     started = time.perf_counter()
     try:
         with console.status("auditing …") as status:
-            report = run_audit(data, profile=profile, mapping=_pairs(mapping, "--map"), thresholds=thresholds,
+            report = run_audit(data, profile=profile, mapping=columns_to_fields, thresholds=thresholds,
                                text=text, progress=lambda message: status.update(f"auditing: {message} …"))
     except (DatasetReadError, DatasetFieldError, ValueError) as exc:
         _fail(str(exc))

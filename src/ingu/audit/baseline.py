@@ -15,8 +15,9 @@ import polars as pl
 
 from ingu.audit import metrics
 from ingu.audit.axes.base import chart, clean, series, table
+from ingu.audit.axes.marital import CATEGORIES as MARITAL_CLASSES
+from ingu.audit.axes.marital import HARMONISE
 from ingu.audit.references import SEXES, adult_population_20plus, education_25plus, marital_shares
-from ingu.audit.thresholds import Thresholds
 
 SPIKE_RATIO = 1.15  # a single age 15 % above the mean of its neighbours is an artefact (issue bar)
 
@@ -25,7 +26,7 @@ def _counts(frame: pl.DataFrame, keys: list[str]) -> dict[tuple, int]:
     return {tuple(row[:-1]): row[-1] for row in frame.group_by(keys).len().iter_rows()}
 
 
-def marginal_baseline(frame: pl.DataFrame, thresholds: Thresholds) -> dict[str, Any]:
+def marginal_baseline(frame: pl.DataFrame) -> dict[str, Any]:
     """Compute every baseline metric the dataset's fields allow; absent fields are listed as skipped."""
     reference = adult_population_20plus()
     measures: list[dict[str, Any]] = []
@@ -149,11 +150,10 @@ def _marital(frame: pl.DataFrame, reference: pl.DataFrame, measures: list, table
     shares = marital_shares()
     adults_by_sex = dict(reference.group_by("sex").agg(pl.col("population").sum()).iter_rows())
     total = sum(adults_by_sex.values())
-    classes = ("미혼", "유배우", "사별·이혼")
+    classes = MARITAL_CLASSES
     q = np.array([sum(shares[(s, c)] * adults_by_sex[s] / total for s in SEXES) for c in classes])
-    harmonise = {"미혼": "미혼", "배우자있음": "유배우", "사별": "사별·이혼", "이혼": "사별·이혼"}
     subset = frame.filter(pl.col("age") >= 19) if "age" in frame.columns else frame
-    counts = _counts(subset.with_columns(pl.col("marital_status").replace_strict(harmonise, default=None).alias("m")), ["m"])
+    counts = _counts(subset.with_columns(pl.col("marital_status").replace_strict(HARMONISE, default=None).alias("m")), ["m"])
     p = metrics.normalise(np.array([counts.get((c,), 0) for c in classes], dtype=float))
     measures.append({"dimension": "marital status (19+)", "metric": "total variation", "value": metrics.total_variation(p, q),
                      "reading": f"미혼 {100 * (p[0] - q[0]):+.1f} pp vs KOSIS DT_1MR2060"})

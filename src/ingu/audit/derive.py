@@ -44,7 +44,6 @@ def derive(frame: pl.DataFrame, crosswalk: Crosswalk, reference_year: int = 2024
         out = out.with_columns(
             pl.Series("occ_major", result.major, dtype=pl.Utf8),
             pl.Series("job_seeker", result.job_seeker, dtype=pl.Boolean),
-            pl.Series("occ_rule", result.rule, dtype=pl.Utf8),
         )
         occupation_source = "occupation (crosswalk)"
     elif "occupation_major" in columns:

@@ -117,7 +117,7 @@ def robustness(frame: pl.DataFrame, axes: list[AxisResult], thresholds: Threshol
               note=f"Seed {thresholds.seed}; a flipped record moves to a uniformly chosen other major."),
     ]
     loro = None
-    if "occupation" in frame.columns and "occ_rule" in frame.columns:
+    if "occupation" in frame.columns:
         label_counts = frame.group_by("sex", "occupation").len("n")
         loro = leave_one_rule_out(label_counts, reference, thresholds)
         tables.append(table("Leave one crosswalk rule out", ["rule removed", "employed civilians", "ρ",

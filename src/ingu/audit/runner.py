@@ -80,7 +80,7 @@ def run_audit(path: str | Path, profile: str = "auto", mapping: Mapping[str, str
     say("computing axes")
     axes = [axis(frame, thresholds) for axis in AXES]
     say("marginal baseline")
-    baseline = marginal_baseline(frame, thresholds)
+    baseline = marginal_baseline(frame)
     say("robustness")
     robust = robustness(frame, axes, thresholds)
     privacy = k_anonymity(frame, thresholds)

@@ -18,6 +18,7 @@ import polars as pl
 
 from ingu.audit import metrics
 from ingu.audit.axes.base import AxisResult, chart, missing_fields, series, skipped, table
+from ingu.audit.axes.lfp import band_expression
 from ingu.audit.references import CIVILIAN_MAJORS, MAJOR_NAMES, SexOccupation, occupation_age_structure, sex_occupation
 from ingu.audit.thresholds import Thresholds
 
@@ -89,12 +90,12 @@ def age_standardised_share(frame: pl.DataFrame) -> np.ndarray:
     """
     weights, bands = occupation_age_structure()
     lows = [int(b.split("-")[0].rstrip("+")) for b in bands]
-    band_expr = pl.lit(bands[0])
-    for low, band in zip(lows[1:], bands[1:], strict=True):
-        band_expr = pl.when(pl.col("age") >= low).then(pl.lit(band)).otherwise(band_expr)
+    # The first band is open below and the last above, as the LAFS bands are.
+    spec = tuple((band, 0 if i == 0 else low, (lows[i + 1] - 1) if i + 1 < len(lows) else 200)
+                 for i, (band, low) in enumerate(zip(bands, lows, strict=True)))
     df = (
         frame.filter(pl.col("occ_major").is_in(list(CIVILIAN_MAJORS)) & pl.col("sex").is_in(["남자", "여자"]))
-        .with_columns(band_expr.alias("band"))
+        .with_columns(band_expression(spec).alias("band"))
         .group_by("occ_major", "band").agg((pl.col("sex") == "여자").mean().alias("female"), pl.len().alias("n"))
     )
     shares = np.full((9, len(bands)), np.nan)
