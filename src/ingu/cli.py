@@ -44,10 +44,27 @@ def generate(
                                          help="Every registered adult of Korea (≈43.7M), streamed."),
     chunk_size: int = typer.Option(65_536, "--chunk-size", help="Rows per written batch / row group."),
     workers: int = typer.Option(2, "--workers", help="Sampling threads."),
-    narrator: str = typer.Option("none", "--narrator", help="Narrative generator (only 'none' for now)."),
+    narrator: str = typer.Option("template", "--narrator",
+                                 help="Who writes the 13 text fields: template (offline), local, openai, or none."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
+    restart: bool = typer.Option(False, "--restart", help="Discard checkpoints of an earlier, different run."),
+    max_retries: int = typer.Option(2, "--max-retries", help="Re-requests of a failing narrative before the fallback."),
+    row_group_size: int = typer.Option(2048, "--row-group-size", help="Rows per narration checkpoint."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="openai: server URL, e.g. http://127.0.0.1:8000/v1"),
+    model_name: Optional[str] = typer.Option(None, "--model", help="openai: model name on the server."),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable with the key."),
+    api: str = typer.Option("chat", "--api", help="openai: chat or completions."),
+    concurrency: int = typer.Option(8, "--concurrency", help="openai: initial concurrent requests (adapts)."),
+    max_concurrency: int = typer.Option(64, "--max-concurrency", help="openai: upper bound of concurrency."),
+    timeout: float = typer.Option(120.0, "--timeout", help="openai: seconds per request."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="openai: answer cache (SQLite); default OUT.cache.sqlite."),
+    model_path: Optional[Path] = typer.Option(None, "--model-path", help="local: a GGUF file (default Gemma 3 270M)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="local: CPU threads."),
+    prompts: Optional[Path] = typer.Option(None, "--prompts", help="Folder of replacement prompt files (*.j2)."),
+    bank: Optional[Path] = typer.Option(None, "--bank", help="Folder of replacement phrase-bank files (*.yaml)."),
+    templates: Optional[Path] = typer.Option(None, "--templates", help="Folder of replacement field templates (*.j2)."),
 ) -> None:
-    """Sample synthetic Korean adults (NPK's 26 columns + extensions) to a file."""
+    """Sample synthetic Korean adults (NPK's 26 columns + extensions) and narrate them, to a file."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from ingu.io.writers import OutputError, check_output, open_writer
@@ -55,8 +72,11 @@ def generate(
     from ingu.sample.sampler import SamplingError, generate as generate_rows, plan, population_size
     from ingu.sample.where import WhereError
 
+    options = _narrator_options(seed, base_url, model_name, api_key_env, api, concurrency, max_concurrency, timeout,
+                                cache, output, model_path, threads, prompts, bank, templates)
     if narrator != "none":
-        _fail(f"unknown narrator {narrator!r}: only 'none' is available in this version")
+        return _generate_narrated(n, seed, output, where, full_population, chunk_size, workers, narrator, options,
+                                  overwrite, restart, max_retries, row_group_size)
     if not full_population and n <= 0:
         _fail(f"-n must be a positive number of records, got {n}")
     try:
@@ -103,6 +123,166 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
             _fail(f"{option} expects NAME=VALUE, got {value!r}")
         out[key.strip()] = item.strip()
     return out
+
+
+def _narrator_options(seed, base_url, model_name, api_key_env, api, concurrency, max_concurrency, timeout, cache,
+                      output, model_path, threads, prompts, bank, templates):
+    from ingu.narrate.factory import NarratorOptions
+
+    if api not in ("chat", "completions"):
+        _fail(f"--api must be chat or completions, got {api!r}")
+    return NarratorOptions(seed=seed, bank_dir=bank, template_dir=templates, prompt_dir=prompts, base_url=base_url,
+                           model=model_name, api_key_env=api_key_env, api=api, concurrency=concurrency,
+                           max_concurrency=max_concurrency, timeout=timeout,
+                           cache_path=cache or output.with_name(output.name + ".cache.sqlite"),
+                           model_path=model_path, threads=threads)
+
+
+def _run_narration(source: Path, output: Path, narrator_name: str, options, *, overwrite: bool, restart: bool,
+                   max_retries: int, row_group_size: int, fields: Optional[list[str]] = None, extra=None) -> dict:
+    """Narrate ``source`` into ``output`` with a progress bar (rows, tokens, tokens/s); print the summary."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ingu.io.readers import DatasetReadError
+    from ingu.io.writers import OutputError
+    from ingu.narrate.base import NarratorError
+    from ingu.narrate.factory import make_narrator
+    from ingu.narrate.fields import FIELDS
+    from ingu.narrate.job import manifest_path, narrate_file
+    from ingu.narrate.persona import PersonaError
+    from ingu.narrate.run import NarrationRun
+
+    if narrator_name == "openai" and options.cache_path is None:
+        options.cache_path = output.with_name(output.name + ".cache.sqlite")
+    started = time.perf_counter()
+    try:
+        backend = make_narrator(narrator_name, options)
+    except NarratorError as exc:
+        _fail(str(exc))
+    try:
+        with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[tokens]:,} tokens · {task.fields[rate]:,.0f} tok/s"),
+                      TimeRemainingColumn(), console=console, transient=True) as progress:
+            task = progress.add_task(f"narrating ({narrator_name})", total=None, tokens=0, rate=0.0)
+            tokens = {"done": 0}
+
+            def on_rows(rows: int, completion_tokens: int) -> None:
+                tokens["done"] += completion_tokens
+                elapsed = max(time.perf_counter() - started, 1e-9)
+                progress.update(task, advance=rows, tokens=tokens["done"], rate=tokens["done"] / elapsed)
+
+            run = NarrationRun(backend, max_retries=max_retries, fields=fields or FIELDS, on_rows=on_rows)
+
+            def on_group(done: int, total: int) -> None:
+                if progress.tasks[0].total is None:
+                    progress.update(task, total=None)
+
+            manifest = narrate_file(source, output, run, row_group_size=row_group_size, overwrite=overwrite,
+                                    restart=restart, extra=extra, on_group=on_group)
+    except KeyboardInterrupt:
+        _fail(f"interrupted; finished row groups are kept in {output}.parts — rerun the same command to resume",
+              code=130)
+    except (NarratorError, PersonaError, DatasetReadError, OutputError) as exc:
+        _fail(str(exc))
+    finally:
+        if "backend" in locals():
+            backend.close()
+    counts = manifest["counts"]
+    seconds = time.perf_counter() - started
+    statuses = counts.get("statuses", {})
+    console.print(
+        f"narrated {counts['rows']:,} records with {narrator_name} in {seconds:.1f} s "
+        f"({counts['rows'] / max(seconds, 1e-9):,.0f}/s): "
+        + ", ".join(f"{statuses.get(k, 0):,} {k}" for k in ("ok", "retried", "fallback", "failed"))
+        + f"; {counts['retried_fields']:,} field retries, {counts['fallback_fields']:,} fallbacks → {output} "
+        f"(manifest {manifest_path(output)})", highlight=False, soft_wrap=True)
+    return manifest
+
+
+def _generate_narrated(n, seed, output, where, full_population, chunk_size, workers, narrator, options, overwrite,
+                       restart, max_retries, row_group_size) -> None:
+    """Records first (into the checkpoint folder, so a resumed run reuses them), then narration."""
+    import shutil
+
+    from ingu.io.writers import OutputError, check_output, open_writer
+    from ingu.narrate.job import parts_dir
+    from ingu.sample.posterior import EmptyConditionalError
+    from ingu.sample.sampler import SamplingError, generate as generate_rows, plan, population_size
+    from ingu.sample.where import WhereError
+
+    if not full_population and n <= 0:
+        _fail(f"-n must be a positive number of records, got {n}")
+    try:
+        check_output(output, overwrite=overwrite)
+    except OutputError as exc:
+        _fail(str(exc).replace("pass overwrite=True", "pass --overwrite"))
+    folder = parts_dir(output)
+    records = folder / "records.parquet"
+    request = {"n": None if full_population else n, "seed": seed, "where": where, "full_population": full_population}
+    stamp = folder / "records.json"
+    reuse = records.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == request and not restart
+    if not reuse:
+        if folder.exists() and not restart and any(folder.iterdir()):
+            _fail(f"{folder} holds checkpoints of an earlier run with other options; pass --restart to discard them")
+        model = _load_model()
+        try:
+            p = plan(model, where, full_population=full_population)
+        except (WhereError, SamplingError) as exc:
+            _fail(str(exc))
+        except EmptyConditionalError:
+            _fail(f"no adult satisfies --where {where!r} under the model (an empty conditional)")
+        total = population_size(p) if full_population else n
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        started = time.perf_counter()
+        try:
+            with console.status(f"sampling {total:,} records …"):
+                with open_writer(records, overwrite=True) as writer:
+                    for table in generate_rows(p, total, seed, chunk_size=chunk_size, workers=workers):
+                        writer.write(table)
+        except KeyboardInterrupt:
+            shutil.rmtree(folder, ignore_errors=True)
+            _fail("interrupted; no output file was written", code=130)
+        except (OutputError, SamplingError) as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            _fail(str(exc))
+        stamp.write_text(json.dumps(request))
+        console.print(f"sampled {total:,} records in {time.perf_counter() - started:.1f} s", highlight=False)
+    _run_narration(records, output, narrator, options, overwrite=overwrite, restart=False, max_retries=max_retries,
+                   row_group_size=row_group_size, extra={"generate": request})
+
+
+@app.command()
+def narrate(
+    data: Path = typer.Argument(..., help="Record file (ours or NPK-shaped): .parquet (or a folder), .jsonl, .csv."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output file: .parquet, .jsonl or .csv."),
+    narrator: str = typer.Option("template", "--narrator", help="template (offline), local or openai."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the template narrator and of LLM sampling."),
+    fields: Optional[str] = typer.Option(None, "--fields", help="Comma-separated subset of the 13 fields to write."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
+    restart: bool = typer.Option(False, "--restart", help="Discard checkpoints of an earlier, different run."),
+    max_retries: int = typer.Option(2, "--max-retries", help="Re-requests of a failing narrative before the fallback."),
+    row_group_size: int = typer.Option(2048, "--row-group-size", help="Rows per checkpoint."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="openai: server URL, e.g. http://127.0.0.1:8000/v1"),
+    model_name: Optional[str] = typer.Option(None, "--model", help="openai: model name on the server."),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable with the key."),
+    api: str = typer.Option("chat", "--api", help="openai: chat or completions."),
+    concurrency: int = typer.Option(8, "--concurrency", help="openai: initial concurrent requests (adapts)."),
+    max_concurrency: int = typer.Option(64, "--max-concurrency", help="openai: upper bound of concurrency."),
+    timeout: float = typer.Option(120.0, "--timeout", help="openai: seconds per request."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="openai: answer cache (SQLite); default OUT.cache.sqlite."),
+    model_path: Optional[Path] = typer.Option(None, "--model-path", help="local: a GGUF file (default Gemma 3 270M)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="local: CPU threads."),
+    prompts: Optional[Path] = typer.Option(None, "--prompts", help="Folder of replacement prompt files (*.j2)."),
+    bank: Optional[Path] = typer.Option(None, "--bank", help="Folder of replacement phrase-bank files (*.yaml)."),
+    templates: Optional[Path] = typer.Option(None, "--templates", help="Folder of replacement field templates (*.j2)."),
+) -> None:
+    """Write the 13 narrative fields for an existing record file (ours or NPK-shaped)."""
+    options = _narrator_options(seed, base_url, model_name, api_key_env, api, concurrency, max_concurrency, timeout,
+                                cache, output, model_path, threads, prompts, bank, templates)
+    chosen = [f.strip() for f in fields.split(",")] if fields else None
+    _run_narration(data, output, narrator, options, overwrite=overwrite, restart=restart, max_retries=max_retries,
+                   row_group_size=row_group_size, fields=chosen, extra={"narrate": str(data)})
 
 
 @app.command()

@@ -81,10 +81,10 @@ _PII_NUMBER = re.compile(
     r"|\d{6}-[1-8]\d{6}"  # resident registration numbers
     r"|\d{4}-\d{4}-\d{4}-\d{4}")  # card numbers
 _FOREIGN = re.compile(r"[A-Za-z\u3040-\u30ff\u4e00-\u9fff]")
-_FEMALE_SELF = re.compile(r"그녀|(?:여성|엄마|어머니|아내|주부|할머니|며느리|워킹맘|딸)(?:으로서|로서|이자 |입니다)")
-_MALE_SELF = re.compile(r"(?:남성|아빠|아버지|남편|할아버지|사위|아들)(?:으로서|로서|이자 |입니다)")
-_HUSBAND = re.compile(r"(?<!미래의 )(?<!예비 )남편(?:과|와|을|를|가|은|는|의|에게|도|과의|이랑|분|이(?![지며자다고었라]))")
-_WIFE = re.compile(r"(?<!미래의 )(?<!예비 )(?:아내|부인)(?:와|과|를|을|가|는|은|의|에게|도|와의|랑|이(?![지며자다고었라]))")
+_FEMALE_SELF = re.compile(r"(?<![가-힣])(?:그녀|(?:여성|엄마|어머니|아내|주부|할머니|며느리|워킹맘|딸)(?:으로서|로서|이자 |입니다))")
+_MALE_SELF = re.compile(r"(?<![가-힣])(?:남성|아빠|아버지|남편|할아버지|사위|아들)(?:으로서|로서|이자 |입니다)")
+_HUSBAND = re.compile(r"(?<![가-힣])(?<!미래의 )(?<!예비 )남편(?:과|와|을|를|가|은|는|의|에게|도|과의|이랑|분|이(?![지며자다고었라]))")
+_WIFE = re.compile(r"(?<![가-힣])(?<!미래의 )(?<!예비 )(?:아내|부인)(?:와|과|를|을|가|는|은|의|에게|도|와의|랑|이(?![지며자다고었라]))")
 #: verbs of living somewhere; the place is the word before them that ends in 에/에서 (or precedes 토박이)
 _RESIDENCE = re.compile(r"살[고며아았면]|살고|거주하|거주 중|사는 |산 지|터를 잡|자리 ?잡|토박이|주민으로|주민인")
 _RESIDENCE_FILLERS = frozenset({"오래", "평생", "줄곧", "계속", "지금도", "현재", "혼자", "홀로", "함께", "가족과", "부모님과",
