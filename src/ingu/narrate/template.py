@@ -26,7 +26,8 @@ from ingu.narrate.fields import FIELDS
 from ingu.narrate.jinja import compile_template, fingerprint, resolve
 
 PACKAGE_DIR = Path(__file__).with_name("templates")
-_SEPARATOR = "\x1e"
+#: between fields in the combined template; not whitespace, so Jinja's `{%- -%}` trimming cannot eat it
+_SEPARATOR = "\ue000"
 
 
 class TemplateNarrator:
@@ -50,7 +51,7 @@ class TemplateNarrator:
             path = resolve(f"{field}.j2", PACKAGE_DIR, template_dir)
             text = path.read_text(encoding="utf-8")
             if _SEPARATOR in text:
-                raise NarratorError(f"{path}: contains the reserved character U+001E")
+                raise NarratorError(f"{path}: contains the reserved character U+E000")
             sources.append((path, text))
         for path, text in sources:  # compile one by one first so that an error names its file
             compile_template(text, str(path))
@@ -82,6 +83,8 @@ class TemplateNarrator:
             "randint": rng.randint,
         }
         parts = self._template.render(context).split(_SEPARATOR)
+        if len(parts) != len(FIELDS):
+            raise NarratorError(f"templates rendered {len(parts)} fields instead of {len(FIELDS)}")
         return {field: " ".join(text.split()) for field, text in zip(FIELDS, parts)}
 
     def draft(self, requests: Sequence[Request]) -> list[Draft]:
