@@ -212,3 +212,15 @@ def test_cli_narrate_reports_bad_input(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "unknown narrator" in result.output
     result = runner.invoke(app, ["narrate", str(FIXTURE), "-o", str(tmp_path / "o.parquet"), "--narrator", "openai"])
     assert result.exit_code == 2 and "--base-url" in result.output
+
+
+def test_template_narration_in_two_processes_matches_one(records: pa.Table) -> None:
+    one = NarrationRun(TemplateNarrator(seed=4), batch_size=100).narrate_table(records)
+    two_run = NarrationRun(TemplateNarrator(seed=4), batch_size=100, workers=2)
+    two = two_run.narrate_table(records)
+    assert two.equals(one)
+    assert two_run.counts.rows == records.num_rows
+    # the parent registered every text: a second pass over the same rows is all duplicates
+    again = two_run.validator.check({"name": "", "age": 0, "sex": "", "province": ""},
+                                    {"persona": one.column("persona")[0].as_py()}, duplicates_only=True)
+    assert [f.code for f in again] == ["duplicate"]

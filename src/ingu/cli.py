@@ -139,7 +139,8 @@ def _narrator_options(seed, base_url, model_name, api_key_env, api, concurrency,
 
 
 def _run_narration(source: Path, output: Path, narrator_name: str, options, *, overwrite: bool, restart: bool,
-                   max_retries: int, row_group_size: int, fields: Optional[list[str]] = None, extra=None) -> dict:
+                   max_retries: int, row_group_size: int, fields: Optional[list[str]] = None, extra=None,
+                   workers: int = 2) -> dict:
     """Narrate ``source`` into ``output`` with a progress bar (rows, tokens, tokens/s); print the summary."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -171,7 +172,8 @@ def _run_narration(source: Path, output: Path, narrator_name: str, options, *, o
                 elapsed = max(time.perf_counter() - started, 1e-9)
                 progress.update(task, advance=rows, tokens=tokens["done"], rate=tokens["done"] / elapsed)
 
-            run = NarrationRun(backend, max_retries=max_retries, fields=fields or FIELDS, on_rows=on_rows)
+            run = NarrationRun(backend, max_retries=max_retries, fields=fields or FIELDS, on_rows=on_rows,
+                               workers=workers)
 
             def on_group(done: int, total: int) -> None:
                 if progress.tasks[0].total is None:
@@ -249,7 +251,7 @@ def _generate_narrated(n, seed, output, where, full_population, chunk_size, work
         stamp.write_text(json.dumps(request))
         console.print(f"sampled {total:,} records in {time.perf_counter() - started:.1f} s", highlight=False)
     _run_narration(records, output, narrator, options, overwrite=overwrite, restart=False, max_retries=max_retries,
-                   row_group_size=row_group_size, extra={"generate": request})
+                   row_group_size=row_group_size, extra={"generate": request}, workers=workers)
 
 
 @app.command()
@@ -263,6 +265,7 @@ def narrate(
     restart: bool = typer.Option(False, "--restart", help="Discard checkpoints of an earlier, different run."),
     max_retries: int = typer.Option(2, "--max-retries", help="Re-requests of a failing narrative before the fallback."),
     row_group_size: int = typer.Option(2048, "--row-group-size", help="Rows per checkpoint."),
+    workers: int = typer.Option(2, "--workers", help="Processes for the template narrator."),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="openai: server URL, e.g. http://127.0.0.1:8000/v1"),
     model_name: Optional[str] = typer.Option(None, "--model", help="openai: model name on the server."),
     api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable with the key."),
@@ -282,7 +285,7 @@ def narrate(
                                 cache, output, model_path, threads, prompts, bank, templates)
     chosen = [f.strip() for f in fields.split(",")] if fields else None
     _run_narration(data, output, narrator, options, overwrite=overwrite, restart=restart, max_retries=max_retries,
-                   row_group_size=row_group_size, fields=chosen, extra={"narrate": str(data)})
+                   row_group_size=row_group_size, fields=chosen, extra={"narrate": str(data)}, workers=workers)
 
 
 @app.command()

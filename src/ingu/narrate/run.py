@@ -18,6 +18,8 @@ file appears only when every group is done.
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -114,11 +116,16 @@ class NarrationRun:
         Personas handed to ``narrator.draft`` at once (LLM backends parallelise within a batch).
     on_rows : callable, optional
         ``on_rows(rows_done, completion_tokens)`` after each batch, for progress bars.
+    workers : int
+        Processes for the template narrator (pure-Python CPU work; LLM backends parallelise inside
+        ``draft`` instead). Rows are split into contiguous slices; duplicates across slices are caught
+        afterwards and those fields re-rendered (so, in that rare case only, the text depends on the number
+        of workers).
     """
 
     def __init__(self, narrator: Narrator, *, fallback: TemplateNarrator | None = None, max_retries: int = 2,
                  fields: Sequence[str] = FIELDS, batch_size: int = 256, validator: Validator | None = None,
-                 on_rows: Callable[[int, int], None] | None = None) -> None:
+                 on_rows: Callable[[int, int], None] | None = None, workers: int = 1) -> None:
         unknown = [f for f in fields if f not in FIELDS]
         if unknown:
             raise NarratorError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}")
@@ -129,10 +136,14 @@ class NarrationRun:
         self.batch_size = batch_size
         self.validator = validator or Validator()
         self.on_rows = on_rows
+        self.workers = max(1, workers)
         self.counts = RunCounts()
 
     def narrate_table(self, table: pa.Table, *, source: str = "records") -> pa.Table:
         """``table`` with the text fields written and the narration columns added."""
+        if (self.workers > 1 and isinstance(self.narrator, TemplateNarrator)
+                and table.num_rows >= 2 * self.batch_size and sys.platform != "win32"):
+            return self._narrate_in_processes(table, source)
         started = time.perf_counter()
         personas = build_personas(table, source=source)
         counts = RunCounts()
@@ -164,6 +175,63 @@ class NarrationRun:
         for c, type_ in zip(NARRATION_COLUMNS, (pa.string(), pa.int16(), pa.string(), pa.string())):
             out = out.append_column(c, pa.array(flags[c], type_))
         return out.select(narrated_schema(table.schema).names)
+
+    def _narrate_in_processes(self, table: pa.Table, source: str) -> pa.Table:
+        global _FORKED
+        started = time.perf_counter()
+        n = table.num_rows
+        bounds = [n * k // self.workers for k in range(self.workers + 1)]
+        _FORKED = (self, table, source)
+        try:
+            with multiprocessing.get_context("fork").Pool(self.workers) as pool:
+                results = pool.map(_narrate_slice, list(zip(bounds[:-1], bounds[1:])))
+        finally:
+            _FORKED = None
+        parts, counts = [], RunCounts()
+        for payload, part_counts in results:
+            parts.append(pa.ipc.open_stream(payload).read_all())
+            counts.add(RunCounts.from_dict(part_counts))
+        out = pa.concat_tables(parts)
+        out = self._resolve_cross_slice_duplicates(out, counts, source)
+        counts.seconds = time.perf_counter() - started
+        self.counts.add(counts)
+        if self.on_rows:
+            self.on_rows(n, 0)
+        return out
+
+    def _resolve_cross_slice_duplicates(self, out: pa.Table, counts: RunCounts, source: str) -> pa.Table:
+        """Register every text in this process's validator; re-render fields that repeat across slices."""
+        personas = None
+        columns = {f: out.column(f).to_pylist() for f in self.fields}
+        retries = out.column("narration_retries").to_pylist()
+        status = out.column("narration_status").to_pylist()
+        changed = False
+        for i in range(out.num_rows):
+            row = {f: columns[f][i] for f in self.fields}
+            dup = [x.field for x in self.validator.check(_MinimalPersona, row, duplicates_only=True)]
+            if not dup:
+                continue
+            changed = True
+            personas = personas or build_personas(out, source=source)
+            counts.findings["duplicate"] += len(dup)
+            for attempt in range(20, 20 + _FALLBACK_ATTEMPTS * 4):
+                texts = self.fallback.render(personas[i], attempt)
+                if not self.validator.check(personas[i], {f: texts[f] for f in dup}):
+                    break
+            for f in dup:
+                columns[f][i] = texts[f]
+            counts.retried_fields += len(dup)
+            retries[i] += 1
+            if status[i] == "ok":
+                status[i] = "retried"
+        if not changed:
+            return out
+        for f in self.fields:
+            out = out.set_column(out.column_names.index(f), f, pa.array(columns[f], pa.string()))
+        out = out.set_column(out.column_names.index("narration_retries"), "narration_retries",
+                             pa.array(retries, pa.int16()))
+        return out.set_column(out.column_names.index("narration_status"), "narration_status",
+                              pa.array(status, pa.string()))
 
     def _narrate_batch(self, personas: list[dict[str, Any]], counts: RunCounts):
         n = len(personas)
@@ -253,6 +321,24 @@ class NarrationRun:
         if missing and not draft.error:
             feedback += (f"missing fields: {', '.join(missing)}",)
         return failed, feedback
+
+
+_FORKED: tuple[NarrationRun, pa.Table, str] | None = None
+#: stands in for a persona when only duplicates are checked
+_MinimalPersona = {"name": "", "age": 0, "sex": "", "province": ""}
+
+
+def _narrate_slice(bounds: tuple[int, int]) -> tuple[bytes, dict[str, Any]]:
+    """Worker: narrate rows ``start:stop`` of the forked table with a fresh validator; Arrow IPC back."""
+    parent, table, source = _FORKED
+    start, stop = bounds
+    run = NarrationRun(parent.narrator, fallback=parent.fallback, max_retries=parent.max_retries,
+                       fields=parent.fields, batch_size=parent.batch_size, validator=Validator())
+    out = run.narrate_table(table.slice(start, stop - start), source=source)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, out.schema) as writer:
+        writer.write_table(out)
+    return sink.getvalue().to_pybytes(), run.counts.as_dict()
 
 
 def _error_kind(error: str) -> str:

@@ -184,19 +184,21 @@ class Validator:
         _job_titles()
 
     def check(self, persona: Mapping[str, Any], texts: Mapping[str, str], *,
-              remember: bool = True) -> list[Finding]:
+              remember: bool = True, duplicates_only: bool = False) -> list[Finding]:
         """Findings for ``texts`` (field → text) of ``persona``; an empty list means every field passed.
 
         With ``remember`` the texts that pass are recorded for duplicate detection (call once per accepted
-        draft; a retried field is checked again with its new text).
+        draft; a retried field is checked again with its new text). ``duplicates_only`` skips every other
+        check (merging texts already validated elsewhere).
         """
         findings: list[Finding] = []
         fields = [f for f in FIELDS if f in texts]
-        for field in fields:
-            findings.extend(self._form(persona, field, texts[field]))
-        # content checks run once over the joined text; a match is traced back to its field by offset
-        joined, starts = _join(texts, fields)
-        findings.extend(_content(persona, joined, starts, fields, texts))
+        if not duplicates_only:
+            for field in fields:
+                findings.extend(self._form(persona, field, texts[field]))
+            # content checks run once over the joined text; a match is traced back to its field by offset
+            joined, starts = _join(texts, fields)
+            findings.extend(_content(persona, joined, starts, fields, texts))
         if remember:
             failed = {f.field for f in findings}
             for field in fields:
