@@ -37,7 +37,9 @@ def parse_answer(text: str, fields: Sequence[str]) -> dict[str, str]:
 
 
 def _json_object(text: str) -> dict:
-    stripped = _FENCE.sub("", text.strip())
+    stripped = text.strip()
+    if "```" in stripped:
+        stripped = _FENCE.sub("", stripped)
     try:
         data = json.loads(stripped)
     except json.JSONDecodeError:

@@ -43,14 +43,14 @@ def make_narrator(name: str, options: NarratorOptions | None = None) -> Narrator
     if name == "openai":
         if not options.base_url or not options.model:
             raise NarratorError("the openai narrator needs --base-url (e.g. http://127.0.0.1:8000/v1) and --model")
-        from ingu.narrate.cache import NarrationCache
         from ingu.narrate.openai_backend import OpenAINarrator
         from ingu.narrate.prompts import PromptSet
 
-        cache = NarrationCache(options.cache_path) if options.cache_path else None
+        # a path (not an open cache) so that close() closes it
+        cache = str(options.cache_path) if options.cache_path else None
         return OpenAINarrator(options.base_url, options.model, api_key_env=options.api_key_env, api=options.api,
                               concurrency=options.concurrency, max_concurrency=options.max_concurrency,
-                              timeout=options.timeout, temperature=options.temperature, cache=cache,
+                              timeout=options.timeout, temperature=options.temperature, cache=cache, seed=options.seed,
                               prompts=PromptSet(options.prompt_dir))
     if name == "local":
         from ingu.narrate.local_backend import LocalNarrator
