@@ -20,7 +20,7 @@ def _run(*args: str):
 @pytest.mark.parametrize("suffix", [".parquet", ".jsonl", ".csv"])
 def test_generate_writes_each_format(tmp_path: Path, suffix: str) -> None:
     out = tmp_path / f"p{suffix}"
-    result = _run("generate", "-n", "500", "--seed", "3", "-o", str(out))
+    result = _run("generate", "-n", "500", "--seed", "3", "--narrator", "none", "-o", str(out))
     assert result.exit_code == 0, result.output
     readers = {".parquet": pl.read_parquet, ".jsonl": pl.read_ndjson,
                ".csv": lambda p: pl.read_csv(p, infer_schema_length=None)}

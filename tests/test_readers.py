@@ -37,7 +37,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths = {}
     for suffix in (".parquet", ".jsonl", ".csv"):
         path = out / f"people{suffix}"
-        result = runner.invoke(app, ["generate", "-n", "1500", "--seed", "7", "-o", str(path)])
+        result = runner.invoke(app, ["generate", "-n", "1500", "--seed", "7", "--narrator", "none", "-o", str(path)])
         assert result.exit_code == 0, result.output
         paths[suffix] = path
     return paths
