@@ -25,6 +25,7 @@ import gc
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -78,6 +79,8 @@ def serve_gguf(model_path: Path | str | None = None, *, port: int = 0, n_threads
         alias = DEFAULT_ALIAS if model.sha256 == GEMMA_SHA256 else model.path.stem
     if not 0 <= port <= 65535:
         raise NarratorError(f"port must be 0–65535, got {port}")
+    if port:
+        _check_port_free(port)
     params = server_params(model, n_threads=n_threads, parallel=parallel, slot_ctx=n_ctx, alias=alias, port=port,
                            api_key=api_key)
     server = start_server(params)
@@ -92,13 +95,26 @@ def serve_gguf(model_path: Path | str | None = None, *, port: int = 0, n_threads
         gc.collect()
 
 
+def _check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as llama.cpp's HTTP server does
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError as exc:
+            raise NarratorError(f"cannot serve on {LOOPBACK}:{port}: {exc.strerror or exc}") from None
+
+
+#: urllib without the environment's proxies: 127.0.0.1 is always reached directly
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def wait_until_ready(root: str, *, timeout: float = 120.0) -> None:
     """Poll ``root/health`` until it says ok (the model is loaded); :class:`NarratorError` after ``timeout``."""
     deadline = time.monotonic() + timeout
     last: object = None
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(root + "/health", timeout=5) as response:
+            with _DIRECT.open(root + "/health", timeout=5) as response:
                 if response.status == 200 and json.loads(response.read() or b"{}").get("status") == "ok":
                     return
         except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -127,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     stop = threading.Event()
 
-    def on_signal(signum, frame):  # noqa: ARG001
+    def on_signal(signum, frame):
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)

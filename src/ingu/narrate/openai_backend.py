@@ -62,6 +62,7 @@ from ingu.narrate.base import Draft, NarratorError, Request
 from ingu.narrate.cache import NarrationCache, cache_key
 from ingu.narrate.concurrency import AdaptiveLimiter, retry_after_seconds
 from ingu.narrate.fields import LIST_FIELDS
+from ingu.narrate.local_backend import answer_prefix
 from ingu.narrate.persona import persona_key
 from ingu.narrate.prompts import PromptSet, json_schema
 
@@ -554,6 +555,8 @@ class OpenAINarrator:
         ask = 0
         problem = ""
         prompt = self.prompts.completion(request.persona, field)
+        # the prompt already begins the answer ("○○○ 씨는", "['"): the field is that start + the continuation
+        prefix = answer_prefix(prompt)
         while ask <= self.max_reasks:
             payload: dict[str, Any] = {
                 "model": self.model, "prompt": prompt, "max_tokens": self.max_tokens or COMPLETION_MAX_TOKENS,
@@ -564,7 +567,7 @@ class OpenAINarrator:
             key = None
             if self.cache is not None:
                 key = cache_key("completions", self.model, payload)
-                value = self._from_cache([key], lambda text: _field_value(field, text))
+                value = self._from_cache([key], lambda text: _field_value(field, prefix + text))
                 if value is not None:
                     return value, None, True, None
             try:
@@ -579,7 +582,7 @@ class OpenAINarrator:
             except _Failed as failed:
                 return None, str(failed), False, failed
             text, finish = _completion_text(data)
-            value = _field_value(field, text)
+            value = _field_value(field, prefix + text)
             if value is None:
                 self._stats["malformed"] += 1
                 problem = f"unusable completion {_clip(text)!r}"
