@@ -68,29 +68,20 @@ def generate(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from ingu.io.writers import OutputError, check_output, open_writer
-    from ingu.sample.posterior import EmptyConditionalError
-    from ingu.sample.sampler import SamplingError, generate as generate_rows, plan, population_size
-    from ingu.sample.where import WhereError
+    from ingu.sample.sampler import SamplingError, generate as generate_rows
 
     options = _narrator_options(seed, base_url, model_name, api_key_env, api, concurrency, max_concurrency, timeout,
                                 cache, output, model_path, threads, prompts, bank, templates)
-    if narrator != "none":
-        return _generate_narrated(n, seed, output, where, full_population, chunk_size, workers, narrator, options,
-                                  overwrite, restart, max_retries, row_group_size)
     if not full_population and n <= 0:
         _fail(f"-n must be a positive number of records, got {n}")
     try:
         check_output(output, overwrite=overwrite)
     except OutputError as exc:
         _fail(str(exc).replace("pass overwrite=True", "pass --overwrite"))
-    model = _load_model()
-    try:
-        p = plan(model, where, full_population=full_population)
-    except (WhereError, SamplingError) as exc:
-        _fail(str(exc))
-    except EmptyConditionalError:
-        _fail(f"no adult satisfies --where {where!r} under the model (an empty conditional)")
-    total = population_size(p) if full_population else n
+    if narrator != "none":
+        return _generate_narrated(n, seed, output, where, full_population, chunk_size, workers, narrator, options,
+                                  restart, max_retries, row_group_size, overwrite)
+    p, total = _sampling_plan(n, where, full_population)
     started = time.perf_counter()
     try:
         with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
@@ -175,9 +166,8 @@ def _run_narration(source: Path, output: Path, narrator_name: str, options, *, o
             run = NarrationRun(backend, max_retries=max_retries, fields=fields or FIELDS, on_rows=on_rows,
                                workers=workers)
 
-            def on_group(done: int, total: int) -> None:
-                if progress.tasks[0].total is None:
-                    progress.update(task, total=None)
+            def on_group(rows_done: int, rows_total: int) -> None:
+                progress.update(task, completed=rows_done, total=rows_total)
 
             manifest = narrate_file(source, output, run, row_group_size=row_group_size, overwrite=overwrite,
                                     restart=restart, extra=extra, on_group=on_group)
@@ -187,6 +177,8 @@ def _run_narration(source: Path, output: Path, narrator_name: str, options, *, o
     except (NarratorError, PersonaError, DatasetReadError, OutputError) as exc:
         _fail(str(exc))
     finally:
+        if "run" in locals():
+            run.close()
         if "backend" in locals():
             backend.close()
     counts = manifest["counts"]
@@ -201,23 +193,31 @@ def _run_narration(source: Path, output: Path, narrator_name: str, options, *, o
     return manifest
 
 
-def _generate_narrated(n, seed, output, where, full_population, chunk_size, workers, narrator, options, overwrite,
-                       restart, max_retries, row_group_size) -> None:
+def _sampling_plan(n: int, where: Optional[str], full_population: bool):
+    """The sampler's plan and the number of records to draw, or a clear error for a bad ``--where``."""
+    from ingu.sample.posterior import EmptyConditionalError
+    from ingu.sample.sampler import SamplingError, plan, population_size
+    from ingu.sample.where import WhereError
+
+    model = _load_model()
+    try:
+        p = plan(model, where, full_population=full_population)
+    except (WhereError, SamplingError) as exc:
+        _fail(str(exc))
+    except EmptyConditionalError:
+        _fail(f"no adult satisfies --where {where!r} under the model (an empty conditional)")
+    return p, population_size(p) if full_population else n
+
+
+def _generate_narrated(n, seed, output, where, full_population, chunk_size, workers, narrator, options, restart,
+                       max_retries, row_group_size, overwrite) -> None:
     """Records first (into the checkpoint folder, so a resumed run reuses them), then narration."""
     import shutil
 
-    from ingu.io.writers import OutputError, check_output, open_writer
+    from ingu.io.writers import OutputError, open_writer
     from ingu.narrate.job import parts_dir
-    from ingu.sample.posterior import EmptyConditionalError
-    from ingu.sample.sampler import SamplingError, generate as generate_rows, plan, population_size
-    from ingu.sample.where import WhereError
+    from ingu.sample.sampler import SamplingError, generate as generate_rows
 
-    if not full_population and n <= 0:
-        _fail(f"-n must be a positive number of records, got {n}")
-    try:
-        check_output(output, overwrite=overwrite)
-    except OutputError as exc:
-        _fail(str(exc).replace("pass overwrite=True", "pass --overwrite"))
     folder = parts_dir(output)
     records = folder / "records.parquet"
     request = {"n": None if full_population else n, "seed": seed, "where": where, "full_population": full_population}
@@ -226,14 +226,7 @@ def _generate_narrated(n, seed, output, where, full_population, chunk_size, work
     if not reuse:
         if folder.exists() and not restart and any(folder.iterdir()):
             _fail(f"{folder} holds checkpoints of an earlier run with other options; pass --restart to discard them")
-        model = _load_model()
-        try:
-            p = plan(model, where, full_population=full_population)
-        except (WhereError, SamplingError) as exc:
-            _fail(str(exc))
-        except EmptyConditionalError:
-            _fail(f"no adult satisfies --where {where!r} under the model (an empty conditional)")
-        total = population_size(p) if full_population else n
+        p, total = _sampling_plan(n, where, full_population)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         started = time.perf_counter()

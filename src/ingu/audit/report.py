@@ -20,7 +20,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from ingu.audit.charts import as_number, chart_table, clean_text, format_number, render_svg
+from ingu.io.writers import write_text_atomic
 
 __all__ = [
     "REPORT_FILES",
@@ -665,23 +665,6 @@ def to_json(report: Any) -> str:
     return json.dumps(_jsonable(report), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and one rename."""
-    # errors="replace": a lone surrogate in dataset text must not cost the whole report.
-    data = text.encode("utf-8", errors="replace")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def write_report(report: Any, out_dir: Path | str) -> dict[str, Path]:
     """Write report.json, report.md and report.html into ``out_dir`` (created if needed).
 
@@ -695,6 +678,6 @@ def write_report(report: Any, out_dir: Path | str) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     for key, text in texts.items():
         path = out / REPORT_FILES[key]
-        _write_atomic(path, text)
+        write_text_atomic(path, text)
         paths[key] = path
     return paths

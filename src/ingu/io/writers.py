@@ -89,6 +89,24 @@ def write_records(
     return writer.rows_written
 
 
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` via a temporary file in the same directory, fsync and one rename.
+
+    A lone surrogate (possible in dataset text) is replaced rather than failing the whole file.
+    """
+    path = Path(path)
+    data = text.encode("utf-8", errors="replace")
+    tmp = _TempFile.beside(path)
+    try:
+        with os.fdopen(tmp.fd, "wb", closefd=False) as handle:
+            handle.write(data)
+        tmp.sync_and_close()
+        os.replace(tmp.path, path)
+    except BaseException:
+        tmp.discard()
+        raise
+
+
 def format_for(path: str | os.PathLike[str]) -> str:
     """The output format named by ``path``'s suffix, or an :class:`OutputError`."""
     path = Path(path)

@@ -13,9 +13,7 @@ atomically, the manifest is copied to ``OUT.manifest.json`` and the parts folder
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingu.io.readers import dataset_columns, read_columns
-from ingu.io.writers import check_output, open_writer
+from ingu.io.writers import check_output, open_writer, write_records, write_text_atomic
 from ingu.narrate.base import NarratorError
 from ingu.narrate.run import MANIFEST_FORMAT, NarrationRun, RunCounts, narrated_schema
 
@@ -62,7 +60,8 @@ def narrate_file(source: Path, output: Path, run: NarrationRun, *, row_group_siz
     extra : dict, optional
         More entries for the manifest (the command line, the record generator's seed …).
     on_group : callable, optional
-        ``on_group(groups_done, groups_total)`` after each group (skipped ones included).
+        ``on_group(rows_done, rows_total)`` before the first group and after each one (finished groups of
+        an earlier run included), for progress bars.
     """
     source, output = Path(source), Path(output)
     check_output(output, overwrite=overwrite)
@@ -82,26 +81,23 @@ def narrate_file(source: Path, output: Path, run: NarrationRun, *, row_group_siz
     manifest["row_groups"] = groups
     manifest["rows"] = table.num_rows
     _write_json(folder / "manifest.json", manifest)
+    if on_group:
+        on_group(0, table.num_rows)
     for index in range(groups):
         part = folder / f"part-{index:05d}.parquet"
         if str(index) in manifest["done"] and part.is_file():
             _remember(run, part)
             if on_group:
-                on_group(index + 1, groups)
+                on_group(min((index + 1) * row_group_size, table.num_rows), table.num_rows)
             continue
         chunk = table.slice(index * row_group_size, row_group_size)
-        before = RunCounts()
-        before.add(run.counts)
         narrated = run.narrate_table(chunk, source=f"{source} (rows {index * row_group_size}–"
                                                    f"{index * row_group_size + chunk.num_rows - 1})")
-        _write_parquet(part, narrated.cast(schema))
-        group_counts = RunCounts()
-        group_counts.add(run.counts)
-        _subtract(group_counts, before)
-        manifest["done"][str(index)] = {"rows": chunk.num_rows, "counts": group_counts.as_dict()}
+        write_records(part, narrated, schema, overwrite=True)
+        manifest["done"][str(index)] = {"rows": chunk.num_rows, "counts": run.last_counts.as_dict()}
         _write_json(folder / "manifest.json", manifest)
         if on_group:
-            on_group(index + 1, groups)
+            on_group(min((index + 1) * row_group_size, table.num_rows), table.num_rows)
     total = RunCounts()
     for entry in manifest["done"].values():
         total.add(RunCounts.from_dict(entry["counts"]))
@@ -156,36 +152,5 @@ def _remember(run: NarrationRun, part: Path) -> None:
             run.validator.remember(field, text or "")
 
 
-def _subtract(counts: RunCounts, before: RunCounts) -> None:
-    for name, value in vars(before).items():
-        mine = getattr(counts, name)
-        if hasattr(mine, "subtract"):
-            mine.subtract(value)
-            for key in [k for k, v in mine.items() if v == 0]:
-                del mine[key]
-        else:
-            setattr(counts, name, mine - value)
-
-
-def _write_parquet(path: Path, table: pa.Table) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=1))

@@ -109,18 +109,14 @@ def _guess_family_group(label: str) -> str:
 @lru_cache(maxsize=1)
 def _geography() -> tuple[dict[str, tuple[str, str, tuple[str, ...]]], dict[str, str]]:
     """NPK district label → (district name, province label, 읍면동 names); province label → full name."""
-    from ingu.reference.tables import load_table
-    from ingu.reference.vocab import districts, provinces
+    from ingu.reference.vocab import districts, neighbourhoods_by_district, provinces
 
     province_rows = provinces()
     province_full = {p.npk_label: p.name for p in province_rows}
     by_code = {p.code: p.npk_label for p in province_rows}
-    hoods: dict[int, list[str]] = {}
-    table = load_table("vocab_neighbourhood").sort("adm_code10")
-    for code, name in zip(table["district_code"].to_list(), table["name"].to_list()):
-        hoods.setdefault(code, []).append(name)
+    hoods = neighbourhoods_by_district()
     geo = {
-        d.npk_label: (d.npk_label.split("-", 1)[1], by_code[d.province_code], tuple(hoods.get(d.code, ())))
+        d.npk_label: (d.npk_label.split("-", 1)[1], by_code[d.province_code], hoods.get(d.code, ()))
         for d in districts()
     }
     return geo, province_full

@@ -19,8 +19,8 @@ file appears only when every group is done.
 from __future__ import annotations
 
 import multiprocessing
-import sys
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -137,12 +137,14 @@ class NarrationRun:
         self.validator = validator or Validator()
         self.on_rows = on_rows
         self.workers = max(1, workers)
-        self.counts = RunCounts()
+        self._pool = None
+        self.counts = RunCounts()  # the whole run
+        self.last_counts = RunCounts()  # the last narrate_table call (one checkpointed row group)
 
     def narrate_table(self, table: pa.Table, *, source: str = "records") -> pa.Table:
         """``table`` with the text fields written and the narration columns added."""
         if (self.workers > 1 and isinstance(self.narrator, TemplateNarrator)
-                and table.num_rows >= 2 * self.batch_size and sys.platform != "win32"):
+                and table.num_rows >= 2 * self.batch_size):
             return self._narrate_in_processes(table, source)
         started = time.perf_counter()
         personas = build_personas(table, source=source)
@@ -162,6 +164,7 @@ class NarrationRun:
         counts.rows = len(personas)
         counts.seconds = time.perf_counter() - started
         self.counts.add(counts)
+        self.last_counts = counts
         out = table.drop_columns([c for c in NARRATION_COLUMNS if c in table.column_names])
         for f in self.fields:
             array = pa.array(columns[f], pa.string())
@@ -177,27 +180,41 @@ class NarrationRun:
         return out.select(narrated_schema(table.schema).names)
 
     def _narrate_in_processes(self, table: pa.Table, source: str) -> pa.Table:
-        global _FORKED
         started = time.perf_counter()
         n = table.num_rows
         bounds = [n * k // self.workers for k in range(self.workers + 1)]
-        _FORKED = (self, table, source)
-        try:
-            with multiprocessing.get_context("fork").Pool(self.workers) as pool:
-                results = pool.map(_narrate_slice, list(zip(bounds[:-1], bounds[1:])))
-        finally:
-            _FORKED = None
+        tasks = [(_to_ipc(table.slice(lo, hi - lo)), source) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        results = self._worker_pool().map(_narrate_slice, tasks)
         parts, counts = [], RunCounts()
         for payload, part_counts in results:
-            parts.append(pa.ipc.open_stream(payload).read_all())
+            parts.append(_from_ipc(payload))
             counts.add(RunCounts.from_dict(part_counts))
         out = pa.concat_tables(parts)
         out = self._resolve_cross_slice_duplicates(out, counts, source)
         counts.seconds = time.perf_counter() - started
         self.counts.add(counts)
+        self.last_counts = counts
         if self.on_rows:
             self.on_rows(n, 0)
         return out
+
+    def _worker_pool(self):
+        """Worker processes, started once per run. ``spawn``, not ``fork``: Arrow's and polars' thread pools
+        do not survive a fork, and a forked child can deadlock. Each worker rebuilds the narrators from
+        their ``config``."""
+        if self._pool is None:
+            spec = {"narrator": self.narrator.config, "fallback": self.fallback.config,
+                    "max_retries": self.max_retries, "fields": self.fields, "batch_size": self.batch_size}
+            self._pool = multiprocessing.get_context("spawn").Pool(self.workers, initializer=_start_worker,
+                                                                   initargs=(spec,))
+            self._pool_finalizer = weakref.finalize(self, self._pool.terminate)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop worker processes (if any were started). The run can still be used; they restart on demand."""
+        if self._pool is not None:
+            self._pool_finalizer()
+            self._pool = None
 
     def _resolve_cross_slice_duplicates(self, out: pa.Table, counts: RunCounts, source: str) -> pa.Table:
         """Register every text in this process's validator; re-render fields that repeat across slices."""
@@ -323,22 +340,35 @@ class NarrationRun:
         return failed, feedback
 
 
-_FORKED: tuple[NarrationRun, pa.Table, str] | None = None
 #: stands in for a persona when only duplicates are checked
 _MinimalPersona = {"name": "", "age": 0, "sex": "", "province": ""}
+_WORKER_RUN: NarrationRun | None = None
 
 
-def _narrate_slice(bounds: tuple[int, int]) -> tuple[bytes, dict[str, Any]]:
-    """Worker: narrate rows ``start:stop`` of the forked table with a fresh validator; Arrow IPC back."""
-    parent, table, source = _FORKED
-    start, stop = bounds
-    run = NarrationRun(parent.narrator, fallback=parent.fallback, max_retries=parent.max_retries,
-                       fields=parent.fields, batch_size=parent.batch_size, validator=Validator())
-    out = run.narrate_table(table.slice(start, stop - start), source=source)
+def _start_worker(spec: dict[str, Any]) -> None:
+    """Worker initializer: build this process's run (narrators, fresh validator) once."""
+    global _WORKER_RUN
+    _WORKER_RUN = NarrationRun(TemplateNarrator(**spec["narrator"]), fallback=TemplateNarrator(**spec["fallback"]),
+                               max_retries=spec["max_retries"], fields=spec["fields"], batch_size=spec["batch_size"])
+
+
+def _narrate_slice(task: tuple[bytes, str]) -> tuple[bytes, dict[str, Any]]:
+    """Worker: narrate one slice (Arrow IPC in and out) with a fresh validator; counts of this slice only."""
+    payload, source = task
+    _WORKER_RUN.validator.forget()  # duplicates across slices are the parent's to resolve
+    out = _WORKER_RUN.narrate_table(_from_ipc(payload), source=source)
+    return _to_ipc(out), _WORKER_RUN.last_counts.as_dict()
+
+
+def _to_ipc(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, out.schema) as writer:
-        writer.write_table(out)
-    return sink.getvalue().to_pybytes(), run.counts.as_dict()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _from_ipc(payload: bytes) -> pa.Table:
+    return pa.ipc.open_stream(payload).read_all()
 
 
 def _error_kind(error: str) -> str:

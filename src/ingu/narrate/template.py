@@ -45,6 +45,8 @@ class TemplateNarrator:
 
     def __init__(self, *, seed: int = 0, bank_dir: Path | None = None, template_dir: Path | None = None) -> None:
         self.seed = seed
+        #: what rebuilds this narrator in a worker process (``TemplateNarrator(**config)``)
+        self.config = {"seed": seed, "bank_dir": bank_dir, "template_dir": template_dir}
         self.bank = load_bank(bank_dir)
         sources = []
         for field in FIELDS:

@@ -109,8 +109,7 @@ _EVERYDAY_JOBS: dict[str, set[str]] = {
 @lru_cache(maxsize=1)
 def _places() -> tuple[frozenset[str], dict[str, frozenset[str]], dict[str, frozenset[str]]]:
     """All place words; province label → its words; NPK district label → its words."""
-    from ingu.reference.tables import load_table
-    from ingu.reference.vocab import districts, provinces
+    from ingu.reference.vocab import districts, neighbourhoods_by_district, provinces
 
     aliases = {
         "서울": ("서울시",), "부산": ("부산시",), "대구": ("대구시",), "인천": ("인천시",), "광주": ("광주시",),
@@ -124,10 +123,7 @@ def _places() -> tuple[frozenset[str], dict[str, frozenset[str]], dict[str, froz
         words.add(p.name.replace("특별자치", "").replace("특별", "").replace("광역", ""))
         by_province[p.npk_label] = frozenset(words)
     province_of = {p.code: p.npk_label for p in provinces()}
-    hoods: dict[int, list[str]] = {}
-    table = load_table("vocab_neighbourhood")
-    for code, name in zip(table["district_code"].to_list(), table["name"].to_list()):
-        hoods.setdefault(code, []).append(name)
+    hoods = neighbourhoods_by_district()
     by_district: dict[str, frozenset[str]] = {}
     for d in districts():
         words = set(by_province[province_of[d.province_code]])
@@ -239,9 +235,10 @@ class Validator:
         if field in NAMED_FIELDS and persona["name"] not in text:
             out.append(Finding(field, "name_missing", f"{persona['name']!r} not in the text"))
         # Hangul syllables are 3 bytes in UTF-8 and ASCII 1: the byte surplus counts them without a scan
-        foreign = len(_FOREIGN.findall(text))
+        foreign_chars = _FOREIGN.findall(text)
+        foreign = len(foreign_chars)
         wide = (len(text.encode()) - len(text)) // 2
-        hangul = wide - foreign + sum(1 for ch in _FOREIGN.findall(text) if ch.isascii())
+        hangul = wide - foreign + sum(1 for ch in foreign_chars if ch.isascii())
         if hangul <= 0 or hangul < 0.7 * (hangul + foreign):
             out.append(Finding(field, "low_hangul", f"about {max(hangul, 0)} Hangul of {max(hangul, 0) + foreign} letters"))
         return out

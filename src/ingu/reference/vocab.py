@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import polars as pl
 
@@ -85,5 +86,14 @@ def vocabulary(name: str) -> list[str]:
 
 def neighbourhoods(district_code: int) -> list[str]:
     """읍면동 names of one district (by ``vocab_district`` code), in administrative-code order."""
-    df = load_table("vocab_neighbourhood")
-    return df.filter(pl.col("district_code") == district_code).sort("adm_code10")["name"].to_list()
+    return list(neighbourhoods_by_district().get(district_code, ()))
+
+
+@lru_cache(maxsize=1)
+def neighbourhoods_by_district() -> dict[int, tuple[str, ...]]:
+    """Every district's 읍면동 names (``vocab_district`` code → names in administrative-code order)."""
+    df = load_table("vocab_neighbourhood").sort("adm_code10")
+    out: dict[int, list[str]] = {}
+    for code, name in zip(df["district_code"].to_list(), df["name"].to_list()):
+        out.setdefault(code, []).append(name)
+    return {code: tuple(names) for code, names in out.items()}
