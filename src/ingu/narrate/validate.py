@@ -68,23 +68,45 @@ _KIN = ("딸", "아들", "자녀", "아이", "손자", "손녀", "손주", "남�
         "시어머니", "장모", "장인", "시아버지", "동료", "후배", "선배", "사위", "며느리", "이웃", "어르신", "학생")
 _KIN_BEFORE = re.compile("(?:" + "|".join(sorted(_KIN, key=len, reverse=True)) + r")\S{0,3}\s?\S{0,4}$")
 _KIN_AFTER = re.compile(r"(?:의\s|인\s|\s)?(?:" + "|".join(sorted(_KIN, key=len, reverse=True)) + ")")
-_AGE = re.compile(r"(?<![\d.])(\d{1,3})\s?(?:세|살)(?!대|기|트)")
+# (lookbehinds sit after the first character: a pattern that starts with one cannot use the scanner's fast
+# first-character search, and these run over every narrative)
+_AGE = re.compile(r"(\d(?<![\d.]\d)\d{0,2})\s?(?:세|살)(?!대|기|트)")
 _BIRTH_YEAR = re.compile(r"((?:19|20)\d\d)년생")
-_DECADE = re.compile(r"(?<!\d)([1-9]0)대(?:\s?(?:초반|중반|후반))?(?:의|인)?\s")
+_DECADE = re.compile(r"([1-9](?<!\d\d)0)대(?:\s?(?:초반|중반|후반))?(?:의|인)?\s")
 #: what follows a decade when it describes the person now ("40대 가장", "30대 산업 안전원입니다")
 _DECADE_SELF = re.compile(r"\S*\s?\S*(?:입니다|이다|가장|직장인|청년|여성|남성|주부|엄마|아빠|싱글|독신|[가-힣]원|[가-힣]사)(?:\s|\.|,|$)")
 _DECADE_PAST = ("시절", "때", "부터", "까지", "초반에", "중반에", "후반에", "에 ", "를", "였", "이던")
 _PII_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_DIGITS = re.compile(r"\d{4}")
+_DIGITS = re.compile(r"\d\d\d\d")
 _PII_NUMBER = re.compile(
     r"01[016789][-. ]?\d{3,4}[-. ]?\d{4}|0\d{1,2}-\d{3,4}-\d{4}"  # phone numbers
     r"|\d{6}-[1-8]\d{6}"  # resident registration numbers
     r"|\d{4}-\d{4}-\d{4}-\d{4}")  # card numbers
 _FOREIGN = re.compile(r"[A-Za-z\u3040-\u30ff\u4e00-\u9fff]")
-_FEMALE_SELF = re.compile(r"(?<![가-힣])(?:그녀|(?:여성|엄마|어머니|아내|주부|할머니|며느리|워킹맘|딸)(?:으로서|로서|이자 |입니다))")
-_MALE_SELF = re.compile(r"(?<![가-힣])(?:남성|아빠|아버지|남편|할아버지|사위|아들)(?:으로서|로서|이자 |입니다)")
-_HUSBAND = re.compile(r"(?<![가-힣])(?<!미래의 )(?<!예비 )남편(?:과|와|을|를|가|은|는|의|에게|도|과의|이랑|분|이(?![지며자다고었라]))")
-_WIFE = re.compile(r"(?<![가-힣])(?<!미래의 )(?<!예비 )(?:아내|부인)(?:와|과|를|을|가|는|은|의|에게|도|와의|랑|이(?![지며자다고었라]))")
+
+
+def _words_alone(words: tuple[str, ...], tail: str = "", exclude_before: tuple[str, ...] = ()) -> str:
+    """A flat alternation of ``word(?<!…)tail``: each word not preceded by Hangul (nor by ``exclude_before``).
+
+    Flat, with every lookbehind after its literal, so the regex engine can scan for first characters
+    (a leading lookbehind or a nested group makes it try every position; 3× slower on these texts).
+    """
+    parts = []
+    for word in words:
+        behind = "".join(f"(?<!{before}{word})" for before in ("[가-힣]", *exclude_before))
+        parts.append(f"{word}{behind}{tail}")
+    return "|".join(parts)
+
+
+_SELF_TAIL = "(?:으로서|로서|이자 |입니다)"
+_FEMALE_SELF = re.compile(_words_alone(("그녀",)) + "|"
+                          + _words_alone(("여성", "엄마", "어머니", "아내", "주부", "할머니", "며느리", "워킹맘", "딸"), _SELF_TAIL))
+_MALE_SELF = re.compile(_words_alone(("남성", "아빠", "아버지", "남편", "할아버지", "사위", "아들"), _SELF_TAIL))
+_NOT_YET = ("미래의 ", "예비 ")  # "미래의 남편" is no spouse
+_HUSBAND = re.compile(_words_alone(
+    ("남편",), "(?:과|와|을|를|가|은|는|의|에게|도|과의|이랑|분|이(?![지며자다고었라]))", _NOT_YET))
+_WIFE = re.compile(_words_alone(
+    ("아내", "부인"), "(?:와|과|를|을|가|는|은|의|에게|도|와의|랑|이(?![지며자다고었라]))", _NOT_YET))
 #: verbs of living somewhere; the place is the word before them that ends in 에/에서 (or precedes 토박이)
 _RESIDENCE = re.compile(r"살[고며아았면]|살고|거주하|거주 중|사는 |산 지|터를 잡|자리 ?잡|토박이|주민으로|주민인")
 _RESIDENCE_FILLERS = frozenset({"오래", "평생", "줄곧", "계속", "지금도", "현재", "혼자", "홀로", "함께", "가족과", "부모님과",
@@ -93,7 +115,7 @@ _RESIDENCE_FILLERS = frozenset({"오래", "평생", "줄곧", "계속", "지금�
 _JOB_VERB = re.compile(r"일하(?!던|다가|였)|근무하(?!던|다가|였)|근무 중|재직 중|재직하(?!던|였)|종사하(?!던|였)")
 _JOB_FILLERS = frozenset({"현재", "지금", "오랫동안", "묵묵히", "성실히", "꾸준히", "열심히", "계속"})
 _SERVING = re.compile(r"(?:군\s?복무|병역\s?복무|복무|군\s생활)\s?중|현역\s(?:병사|군인|장병)(?:으로|로|입니다)|군에서\s복무하고")
-_SERVED = re.compile(r"(?:만기\s)?(?:전역|제대)(?:했|한\s|하고|한\s뒤|한\s후|을\s했)|(?:군\s?복무|병역(?:\s의무)?)를\s마(?:치|친)")
+_SERVED = re.compile(r"(?:전역|제대)(?:했|한\s|하고|한\s뒤|한\s후|을\s했)|(?:군\s?복무|병역(?:\s의무)?)를\s마(?:치|친)")
 _PARTICLE_TAIL = re.compile(r"(?:에서는|에서도|에서|에는|에도|으로|에|의|은|는|이|가|도|로|과|와|을|를)$")
 _GENERIC_JOBS = frozenset(
     {"직장인", "회사원", "근로자", "노동자", "종사자", "전문가", "사무직", "생산직", "실무자", "관리자", "직원", "사원", "일꾼",
