@@ -57,8 +57,9 @@ def payloads(personas: list[dict], narrator: OpenAINarrator, fields: tuple[str, 
     return out
 
 
-async def bare(url: str, bodies: list[bytes], concurrency: int, warmup: list[bytes], timeout: float = 60.0) -> float:
-    """Requests/s of a plain semaphore-bounded httpx client."""
+async def bare(url: str, bodies: list[bytes], concurrency: int, warmup: list[bytes], timeout: float = 60.0,
+               tokens: list[int] | None = None) -> float:
+    """Requests/s of a plain semaphore-bounded httpx client (``tokens`` collects each answer's completion tokens)."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=timeout,
                                  headers={"Content-Type": "application/json"}) as client:
@@ -68,13 +69,16 @@ async def bare(url: str, bodies: list[bytes], concurrency: int, warmup: list[byt
             async with semaphore:
                 response = await client.post(url + "/chat/completions", content=body)
             response.raise_for_status()
-            return response.json()["choices"][0]["message"]["content"]
+            answer = response.json()
+            return answer["choices"][0]["message"]["content"], answer.get("usage", {}).get("completion_tokens", 0)
 
         await asyncio.gather(*(one(b) for b in warmup))
         start = time.perf_counter()
         answers = await asyncio.gather(*(one(b) for b in bodies))
         elapsed = time.perf_counter() - start
     assert len(answers) == len(bodies)
+    if tokens is not None:
+        tokens.extend(t for _, t in answers)
     return len(bodies) / elapsed
 
 
@@ -112,18 +116,22 @@ async def bare_sharded(url: str, bodies: list[bytes], concurrency: int, warmup: 
 
 
 def ours(url: str, personas: list[dict], concurrency: int, warmup: list[dict], fields: tuple[str, ...] = FIELDS,
-         model: str = MODEL, **options) -> float:
-    """HTTP requests/s of OpenAINarrator (one request per row in chat mode, plus any re-asks)."""
+         model: str = MODEL, tokens: list[int] | None = None, **options) -> float:
+    """HTTP requests/s of OpenAINarrator (one request per row in chat mode, plus any re-asks); ``tokens`` gets
+    the run's completion-token total appended."""
     narrator = OpenAINarrator(url, model, concurrency=concurrency, max_concurrency=concurrency,
                               prompts=PromptSet(), **options)
     try:
         narrator.draft([Request(p, fields) for p in warmup])
         before = narrator.stats["requests"]
+        tokens_before = narrator.stats["completion_tokens"]
         requests = [Request(p, fields) for p in personas]
         start = time.perf_counter()
         drafts = narrator.draft(requests)
         elapsed = time.perf_counter() - start
         sent = narrator.stats["requests"] - before
+        if tokens is not None:
+            tokens.append(narrator.stats["completion_tokens"] - tokens_before)
         failed = sum(d.error is not None for d in drafts)
         if model == MODEL:
             assert failed == 0, f"{failed} rows failed: {next(d.error for d in drafts if d.error)}"
@@ -195,16 +203,25 @@ def real(n: int, parallel: int, max_tokens: int, repeat: int) -> None:
         warm_bodies = payloads(warm, probe, fields)
         probe.close()
         print(f"real server {url} ({DEFAULT_ALIAS}, {parallel} slots), N={n}, max_tokens={max_tokens}")
-        b_runs, o_runs = [], []
+        # answers differ in length (the model samples freely), so completion tokens/s is the like-for-like figure
+        print(f"{'slots':>5} {'bare req/s':>11} {'ingu req/s':>11} {'bare tok/s':>11} {'ingu tok/s':>11} "
+              f"{'tok/s ratio':>12}   (median of {repeat})")
+        b_runs, o_runs, b_tok, o_tok = [], [], [], []
         for _ in range(repeat):
-            b_runs.append(asyncio.run(bare(url, bodies, parallel, warm_bodies, timeout=600.0)))
+            used: list[int] = []
+            rate = asyncio.run(bare(url, bodies, parallel, warm_bodies, timeout=600.0, tokens=used))
+            b_runs.append(rate)
+            b_tok.append(rate * sum(used) / len(used))
+            used = []
             # max_reasks=0: one request per row, like the bare client (a re-ask chain would serialise the tail)
-            o_runs.append(ours(url, rows, parallel, warm, fields, DEFAULT_ALIAS, max_tokens=max_tokens,
-                               timeout=600.0, max_reasks=0))
+            rate = ours(url, rows, parallel, warm, fields, DEFAULT_ALIAS, tokens=used, max_tokens=max_tokens,
+                        timeout=600.0, max_reasks=0)
+            o_runs.append(rate)
+            o_tok.append(rate * used[0] / len(rows))
         b, o = statistics.median(b_runs), statistics.median(o_runs)
-        print(f"{parallel:>5} {'-':>9} {b:>11.2f} {o:>11.2f} {o / b:>7.3f}"
-              f"   (bare {', '.join(f'{x:.2f}' for x in b_runs)}; ingu {', '.join(f'{x:.2f}' for x in o_runs)})")
-
+        bt, ot = statistics.median(b_tok), statistics.median(o_tok)
+        print(f"{parallel:>5} {b:>11.2f} {o:>11.2f} {bt:>11.1f} {ot:>11.1f} {ot / bt:>12.3f}"
+              f"   (tok/s bare {', '.join(f'{x:.1f}' for x in b_tok)}; ingu {', '.join(f'{x:.1f}' for x in o_tok)})")
 
 if __name__ == "__main__":
     main()

@@ -97,6 +97,39 @@ def test_a_batch_keeps_its_order_and_never_raises(narrator, personas) -> None:
     assert "no_such_field" in last.error and "no_such_field" not in last.texts and last.requests == 1
 
 
+def test_a_narration_run_with_the_real_model_accounts_for_every_field(narrator, tmp_path: Path) -> None:
+    """Two records, all 13 fields, through the run (validators, one retry, template fallback) and a checkpointed
+    file: every field ends written — by the model or, flagged, by the fallback — and the counts add up. The
+    pass rate itself is the model's, not asserted; ``benchmarks/bench_local.py`` reports it over more rows."""
+    import pyarrow.parquet as pq
+
+    from ingu.model.build import load_model
+    from ingu.narrate.job import narrate_file
+    from ingu.narrate.run import NarrationRun
+    from ingu.sample.sampler import generate, plan
+
+    source = tmp_path / "records.parquet"
+    pq.write_table(pa.concat_tables(list(generate(plan(load_model()), 2, 33))), source)
+    run = NarrationRun(narrator, max_retries=1)
+    manifest = narrate_file(source, tmp_path / "out.parquet", run, row_group_size=2)
+    out = pq.read_table(tmp_path / "out.parquet")
+    counts = manifest["counts"]
+    assert out.num_rows == 2 and counts["rows"] == 2 and counts["fields"] == 2 * len(FIELDS)
+    for field in FIELDS:
+        assert all(out.column(field).to_pylist()), field
+    accepted = counts["first_pass_fields"] + counts["retry_successes"]
+    assert accepted + counts["fallback_fields"] == counts["fields"] and counts["failed_fields"] == 0
+    assert counts["retry_successes"] <= counts["retried_fields"]
+    fallback_per_row = [len(x.split(",")) if x else 0 for x in out.column("narration_fallback_fields").to_pylist()]
+    assert sum(fallback_per_row) == counts["fallback_fields"]  # every fallback is flagged on its row
+    for status, fell_back in zip(out.column("narration_status").to_pylist(), fallback_per_row):
+        assert (status == "fallback") == (fell_back > 0)
+    assert manifest["settings"]["narrator"]["backend"] == "local" and manifest["backend_stats"]["completion_tokens"] > 0
+    print(f"\nlocal model: {counts['first_pass_fields']}/{counts['fields']} fields passed first time, "
+          f"{counts['retried_fields']} retried ({counts['retry_successes']} then passed), "
+          f"{counts['fallback_fields']} fell back; findings {counts['findings']}")
+
+
 def test_describe_names_the_model_file_its_sha256_and_licence(narrator) -> None:
     info = narrator.describe()
     assert info["backend"] == "local" and info["model"] == GEMMA_FILE and info["model_sha256"] == GEMMA_SHA256
