@@ -224,3 +224,17 @@ def test_template_narration_in_two_processes_matches_one(records: pa.Table) -> N
     again = two_run.validator.check({"name": "", "age": 0, "sex": "", "province": ""},
                                     {"persona": one.column("persona")[0].as_py()}, duplicates_only=True)
     assert [f.code for f in again] == ["duplicate"]
+
+
+def test_small_file_runs_stay_in_one_process(records: pa.Table, tmp_path: Path) -> None:
+    """Worker processes cost ~1.5 s to start; a file of fewer than POOL_MIN_ROWS rows is narrated inline."""
+    from ingu.narrate.job import narrate_file
+    from ingu.narrate.run import POOL_MIN_ROWS
+
+    source = tmp_path / "records.parquet"
+    pq.write_table(records, source)
+    assert records.num_rows < POOL_MIN_ROWS
+    run = NarrationRun(TemplateNarrator(seed=4), batch_size=100, workers=2)
+    narrate_file(source, tmp_path / "out.parquet", run, row_group_size=256)
+    assert run._pool is None
+    assert pq.read_table(tmp_path / "out.parquet").num_rows == records.num_rows

@@ -83,6 +83,7 @@ def narrate_file(source: Path, output: Path, run: NarrationRun, *, row_group_siz
     _write_json(folder / "manifest.json", manifest)
     if on_group:
         on_group(0, table.num_rows)
+    run.expect_rows(table.num_rows - sum(entry["rows"] for entry in manifest["done"].values()))
     for index in range(groups):
         part = folder / f"part-{index:05d}.parquet"
         if str(index) in manifest["done"] and part.is_file():

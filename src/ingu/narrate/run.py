@@ -41,6 +41,10 @@ NARRATION_COLUMNS: tuple[str, ...] = (
 STATUSES: tuple[str, ...] = ("ok", "retried", "fallback", "failed")
 MANIFEST_FORMAT = "ingu.narration_manifest/1"
 _FALLBACK_ATTEMPTS = 4
+#: Below this many rows to go, worker processes cost more to start (~1.5 s: spawn + imports + the banks)
+#: than they save (measured with benchmarks/bench_narrate.py: 10k rows 2,530/s in one process vs 2,299/s in
+#: two; 50k rows 2,209/s vs 2,965/s).
+POOL_MIN_ROWS = 20_000
 
 
 @dataclass
@@ -138,12 +142,18 @@ class NarrationRun:
         self.on_rows = on_rows
         self.workers = max(1, workers)
         self._pool = None
+        self._inline = False
         self.counts = RunCounts()  # the whole run
         self.last_counts = RunCounts()  # the last narrate_table call (one checkpointed row group)
 
+    def expect_rows(self, rows: int) -> None:
+        """Tell the run how many rows it will narrate in all: too few for worker processes to pay off
+        (:data:`POOL_MIN_ROWS`) and it stays in this process."""
+        self._inline = self._pool is None and rows < POOL_MIN_ROWS
+
     def narrate_table(self, table: pa.Table, *, source: str = "records") -> pa.Table:
         """``table`` with the text fields written and the narration columns added."""
-        if (self.workers > 1 and isinstance(self.narrator, TemplateNarrator)
+        if (self.workers > 1 and not self._inline and isinstance(self.narrator, TemplateNarrator)
                 and table.num_rows >= 2 * self.batch_size):
             return self._narrate_in_processes(table, source)
         started = time.perf_counter()
