@@ -20,7 +20,7 @@ import importlib
 import json
 from pathlib import Path
 
-MODULES = ["regions", "tables", "names", "npk_priors", "household_prior", "audit_refs"]
+MODULES = ["regions", "tables", "names", "npk_priors", "household_prior", "audit_refs", "surveys"]
 OUT = Path(__file__).resolve().parents[2] / "src" / "ingu" / "reference" / "data"
 
 
