@@ -396,3 +396,76 @@ def model_fit(refit: bool = typer.Option(True, "--refit/--no-refit")) -> None:
 
 if __name__ == "__main__":
     app()
+
+
+@app.command()
+def survey(
+    questionnaire: str = typer.Argument(..., help="Questionnaire YAML file, or a shipped one by name (kgss_2016)."),
+    personas: Path = typer.Option(..., "--personas", help="Persona file to sample respondents from."),
+    n: int = typer.Option(1000, "-n", help="Respondents to draw."),
+    backend: str = typer.Option("model", "--backend", help="model (offline response model), local or openai."),
+    out: Path = typer.Option(Path("survey"), "--out", help="Output folder."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the sample and of the answers."),
+    strata: str = typer.Option("sex,age_band,province", "--strata",
+                               help="Stratification variables (comma-separated); 'none' for a simple random sample."),
+    margins: str = typer.Option("reference", "--margins", help="Raking margins: reference (official) or personas."),
+    validate: bool = typer.Option(False, "--validate", help="Compare with the real survey results the questions link to."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="openai: server URL."),
+    model_name: Optional[str] = typer.Option(None, "--model", help="openai: model name on the server."),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="openai: environment variable with the key."),
+    api: str = typer.Option("chat", "--api", help="openai: chat or completions."),
+    concurrency: int = typer.Option(8, "--concurrency", help="openai: initial concurrent requests (adapts)."),
+    max_concurrency: int = typer.Option(64, "--max-concurrency", help="openai: upper bound of concurrency."),
+    timeout: float = typer.Option(120.0, "--timeout", help="openai: seconds per request."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="LLM answer cache (SQLite); default OUT/answers.cache.sqlite."),
+    max_retries: int = typer.Option(2, "--max-retries", help="LLM: re-asks of an unparseable answer."),
+    model_path: Optional[Path] = typer.Option(None, "--model-path", help="local: a GGUF file (default Gemma 3 270M)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="local: CPU threads."),
+) -> None:
+    """Ask sampled personas a questionnaire; weight, estimate by group, and (--validate) compare with real surveys."""
+    from ingu.io.readers import DatasetReadError, dataset_columns, read_columns
+    from ingu.simulate.factory import (SURVEY_BACKENDS, SurveyBackendError, SurveyBackendOptions,
+                                       make_survey_backend, resolve_questionnaire)
+    from ingu.simulate.groups import GroupError
+    from ingu.simulate.questionnaire import QuestionnaireError, load_questionnaire
+    from ingu.simulate.sampling import SamplingError
+    from ingu.simulate.survey import run_survey, sample_columns
+    from ingu.simulate.weights import MARGIN_SOURCES, WeightingError
+
+    if backend not in SURVEY_BACKENDS:
+        _fail(f"unknown backend {backend!r}; known: {', '.join(SURVEY_BACKENDS)}")
+    if margins not in MARGIN_SOURCES:
+        _fail(f"--margins must be one of {', '.join(MARGIN_SOURCES)}, got {margins!r}")
+    chosen_strata = [] if strata.strip().lower() == "none" else [s.strip() for s in strata.split(",") if s.strip()]
+    options = SurveyBackendOptions(seed=seed, base_url=base_url, model=model_name, api_key_env=api_key_env, api=api,
+                                   concurrency=concurrency, max_concurrency=max_concurrency, timeout=timeout,
+                                   cache_path=cache or out / "answers.cache.sqlite", model_path=model_path,
+                                   threads=threads, max_retries=max_retries)
+    try:
+        form = load_questionnaire(resolve_questionnaire(questionnaire))
+        columns = sample_columns(dataset_columns(personas), needs_personas=backend != "model")
+        with console.status(f"reading {personas} …"):
+            population = read_columns(personas, columns)
+        chosen = make_survey_backend(backend, population, options)
+    except (QuestionnaireError, SurveyBackendError, DatasetReadError) as exc:
+        _fail(str(exc))
+    started = time.perf_counter()
+    try:
+        with console.status("surveying …") as status:
+            manifest = run_survey(
+                form, population, chosen, out, n=n, seed=seed, strata=chosen_strata, margins=margins,
+                validate=validate, personas_source=str(personas),
+                on_question=lambda i, total, qid: status.update(f"surveying: {qid} ({i + 1}/{total}) …"))
+    except (QuestionnaireError, SamplingError, WeightingError, GroupError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted; answers already given are in the cache (LLM backends)", code=130)
+    finally:
+        chosen.close()
+    for qid, counts in manifest["answers"].items():
+        statuses = ", ".join(f"{v} {k}" for k, v in counts["statuses"].items())
+        console.print(f"{qid}: {statuses}", highlight=False)
+    for text in manifest["verdicts"].values():
+        console.print(text, highlight=False, soft_wrap=True)
+    console.print(f"surveyed {manifest['sample']['n']:,} personas × {len(form.questions)} questions with {backend} in "
+                  f"{time.perf_counter() - started:.1f} s → {out}/", highlight=False)

@@ -86,7 +86,8 @@ class ResponseModel:
 
 def fit_response_model(targets: Mapping[str, Mapping[str, np.ndarray]], population: np.ndarray,
                        group_vars: Sequence[str], levels: Mapping[str, Sequence[str]], *,
-                       max_iterations: int = MAX_ITERATIONS, tolerance: float = TOLERANCE) -> ResponseModel:
+                       calibration: np.ndarray | None = None, max_iterations: int = MAX_ITERATIONS,
+                       tolerance: float = TOLERANCE) -> ResponseModel:
     """Fit the main-effects model by IPF (see the module docstring).
 
     Parameters
@@ -97,6 +98,9 @@ def fit_response_model(targets: Mapping[str, Mapping[str, np.ndarray]], populati
         Counts (or weights) of the population in each cell, shape ``(len(levels[g]) for g in group_vars)``.
     group_vars, levels
         The cell axes and their level labels, in ``population``'s axis order.
+    calibration : ndarray, optional
+        National answer shares (k,) to recalibrate to after the fit: IPF on the answer margin alone, which
+        shifts each answer's intercept and keeps every group effect (the fitted log-odds contrasts).
     """
     population = np.asarray(population, dtype=float)
     k = len(next(iter(next(iter(targets.values())).values())))
@@ -122,12 +126,23 @@ def fit_response_model(targets: Mapping[str, Mapping[str, np.ndarray]], populati
                   for axis, target in margins) / max(population.sum(), 1.0)
         if gap < tolerance:
             break
-    totals = x.sum(-1, keepdims=True)
-    probabilities = np.divide(x, totals, out=np.full_like(x, 1.0 / k), where=totals > 0)
     report = {"iterations": iteration, "max_margin_gap": gap, "converged": gap < 1e-6,
               "note": None if gap < 1e-6 else
               "the published tables imply different national totals over this population; IPF met them "
               f"only to within {gap:.2%} of the population"}
+    if calibration is not None:
+        target = population.sum() * np.asarray(calibration, dtype=float) / np.sum(calibration)
+        every_cell = tuple(range(population.ndim))
+        for _ in range(max_iterations):
+            current = x.sum(axis=every_cell)
+            x *= np.divide(target, current, out=np.zeros_like(target), where=current > 0)
+            cell_total = x.sum(-1)
+            x *= np.divide(population, cell_total, out=np.zeros_like(population), where=cell_total > 0)[..., None]
+            if np.abs(x.sum(axis=every_cell) - target).max() / max(population.sum(), 1.0) < tolerance:
+                break
+        report["calibrated_gap"] = float(np.abs(x.sum(axis=every_cell) - target).max() / max(population.sum(), 1.0))
+    totals = x.sum(-1, keepdims=True)
+    probabilities = np.divide(x, totals, out=np.full_like(x, 1.0 / k), where=totals > 0)
     return ResponseModel(tuple(group_vars), {g: list(levels[g]) for g in group_vars}, probabilities, report)
 
 
@@ -177,8 +192,18 @@ class ModelSurveyBackend:
             targets[g] = {label: s.shares for label, s in groups.items()}
             levels[g] = list(groups) if g != "age_band" else [b for b in KGSS_AGE_BANDS if b in groups] or list(groups)
         population = self._cell_counts(link.groups, levels)
-        model = fit_response_model(targets, population, link.groups, levels)
-        model.fit_report["source"] = f"{link.table} {link.question_id} {link.year} by {', '.join(link.groups)}"
+        calibration, calibrated_to = None, ""
+        if link.calibrate_to is not None:
+            national = reference_shares(link.calibrate_to, question, group_vars=["total"]).get("total", {})
+            total = national.get("전체")
+            if total is None or not total.complete:
+                raise QuestionnaireError(f"question {question.id!r}: calibrate_to ({link.calibrate_to.table} "
+                                         f"{link.calibrate_to.year}) has no complete national distribution")
+            calibration = total.shares
+            calibrated_to = f"; recalibrated to the national total of {link.calibrate_to.table} {link.calibrate_to.year}"
+        model = fit_response_model(targets, population, link.groups, levels, calibration=calibration)
+        model.fit_report["source"] = (f"{link.table} {link.question_id} {link.year} by {', '.join(link.groups)}"
+                                      + calibrated_to)
         self.models[question.id] = model
         return model
 

@@ -9,6 +9,7 @@ A questionnaire::
         type: likert                # single | likert | multi | numeric | open
         text: 귀하는 정치적으로 어느 쪽에 속한다고 생각하십니까?
         choices: [매우 진보적, 다소 진보적, 중도, 다소 보수적, 매우 보수적, 모르겠다]
+        off_scale: [모르겠다]       # not a point of the ordered scale
         reference:                  # the real results to validate against (ingu.reference survey tables)
           table: survey_kgss_by_group
           survey: KGSS (한국종합사회조사)
@@ -71,9 +72,12 @@ class ReferenceLink(BaseModel):
 
 
 class ModelLink(ReferenceLink):
-    """What the ``model`` backend is fitted to: a reference question's answer shares by ``groups``."""
+    """What the ``model`` backend is fitted to: a reference question's answer shares by ``groups``, optionally
+    recalibrated to a national distribution (``calibrate_to``, e.g. a later year's published total): the group
+    effects are kept and only the answers' overall levels move."""
 
     groups: list[str] = Field(default_factory=lambda: ["sex", "age_band"])
+    calibrate_to: ReferenceLink | None = None
 
 
 class Question(BaseModel):
@@ -89,6 +93,8 @@ class Question(BaseModel):
     min: float | None = None
     max: float | None = None
     unit: str | None = None
+    #: likert choices that are not points of the scale (``모르겠다``): left out of ordinal scores
+    off_scale: list[str] = Field(default_factory=list)
     reference: ReferenceLink | None = None
     model: ModelLink | None = None
 
@@ -96,6 +102,11 @@ class Question(BaseModel):
     def ordered(self) -> bool:
         """Whether the choices are an ordered scale (likert)."""
         return self.type == "likert"
+
+    @property
+    def scale(self) -> list[int]:
+        """Indices of the choices on the ordered scale (likert; all but ``off_scale``), in order."""
+        return [j for j, c in enumerate(self.choices) if c not in self.off_scale] if self.ordered else []
 
 
 class Questionnaire(BaseModel):
@@ -188,6 +199,11 @@ def _question_problem(q: Question) -> str | None:
             return f"repeated choice(s): {', '.join(map(repr, repeated))}"
     elif q.choices:
         return f"a {q.type} question takes no choices"
+    stray = [c for c in q.off_scale if c not in q.choices]
+    if stray:
+        return f"off_scale lists {stray}, which are not choices"
+    if q.off_scale and q.type != "likert":
+        return "off_scale applies to likert questions only"
     if q.max_choices is not None:
         if q.type != "multi":
             return "max_choices applies to multi questions only"

@@ -89,7 +89,12 @@ def _choice_index(link: ReferenceLink, question: Question, answers: list[str]) -
                                      f"answers ({', '.join(sorted(answers))})")
         return index
     by_text = {c.strip(): j for j, c in enumerate(question.choices)}
-    index = {a: by_text[strip_code(a)] for a in answers if strip_code(a) in by_text}
+    index = {}
+    for a in answers:  # "모르겠다/선택할 수 없음/무응답" matches a choice written as any of its alternatives
+        for text in (strip_code(a), *strip_code(a).split("/")):
+            if text.strip() in by_text:
+                index[a] = by_text[text.strip()]
+                break
     if not index:
         raise QuestionnaireError(f"question {question.id!r}: none of the reference answers "
                                  f"({', '.join(sorted(answers))}) matches a choice; list them in reference.answers")
