@@ -115,8 +115,14 @@ def test_raking_meets_every_margin(population: pa.Table) -> None:
         labels = group_labels(sample, var)
         for level, share in shares.items():
             assert abs(weights[labels == level].sum() / weights.sum() - share) < 1e-5, (var, level)
-    with pytest.raises(WeightingError, match="no respondent in 제주"):
-        rake(sample.filter(pa.compute.not_equal(sample["province"], "제주")), targets)
+    no_jeju = sample.filter(pa.compute.not_equal(sample["province"], "제주"))
+    weights, report = rake(no_jeju, targets)
+    assert report["levels_without_respondents"] == {"province": ["제주"]} and report["converged"]
+    labels = group_labels(no_jeju, "age_band")
+    for level, share in targets["age_band"].items():  # the other margins are still met
+        assert abs(weights[labels == level].sum() / weights.sum() - share) < 1e-5
+    with pytest.raises(WeightingError, match="no respondent in any of its levels"):
+        rake(no_jeju, {"province": {"제주": 1.0}})
 
 
 def test_wilson_interval_matches_the_formula() -> None:

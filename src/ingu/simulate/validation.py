@@ -39,6 +39,8 @@ from ingu.simulate.survey_results import GroupShares, reference_shares
 
 METRICS: tuple[str, ...] = ("jsd", "tv", "wasserstein")
 REPLICATES = 1000
+#: Simulated groups smaller than this get a caution in the verdict (their own sampling noise dominates).
+SMALL_GROUP = 100
 
 
 def jsd(p: np.ndarray, q: np.ndarray) -> float:
@@ -99,6 +101,12 @@ def simulated_shares(estimates: pl.DataFrame, question: Question) -> dict[str, d
     return out
 
 
+def simulated_respondents(estimates: pl.DataFrame, question: Question) -> dict[tuple[str, str], int]:
+    """Respondents who answered, by (group variable, group)."""
+    rows = estimates.filter(pl.col("question_id") == question.id)
+    return {(v, g): int(r) for v, g, r in zip(rows["group_var"], rows["group_value"], rows["respondents"])}
+
+
 def validate_question(question: Question, estimates: pl.DataFrame, *, fitted: ModelLink | None = None,
                       seed: int = 0) -> dict[str, Any] | None:
     """The comparison of one question's estimates with its reference (None without a reference link)."""
@@ -107,6 +115,7 @@ def validate_question(question: Question, estimates: pl.DataFrame, *, fitted: Mo
     link = question.reference
     real = reference_shares(link, question)
     simulated = simulated_shares(estimates, question)
+    respondents = simulated_respondents(estimates, question)
     total = real.get("total", {}).get("전체")
     marginal = total.shares if total is not None and total.complete else None
     fit_marginal = None
@@ -124,6 +133,7 @@ def validate_question(question: Question, estimates: pl.DataFrame, *, fitted: Mo
                 continue
             entry: dict[str, Any] = {
                 "group_var": var, "group_value": value, "n": shares.n, "held_out": held_out,
+                "simulated_respondents": respondents.get((var, value), 0),
                 "real": _round(shares.shares), "simulated": _round(q / q.sum()), "dropped_real_share": shares.dropped,
                 "backend": metric_values(question, shares.shares, q),
                 "noise_floor": noise_floor(question, shares.shares, shares.n, seed=seed),
@@ -140,6 +150,10 @@ def validate_question(question: Question, estimates: pl.DataFrame, *, fitted: Mo
               "groups": groups, "rank_agreement": _rank_agreement(question, real, simulated, marginal),
               "summary": _summary(groups)}
     result["verdict"] = _verdict(question.id, result["summary"])
+    small = [f"{g['group_var']}={g['group_value']}" for g in groups if g["simulated_respondents"] < SMALL_GROUP]
+    if small:  # the simulated side has its own sampling noise, which the noise floor does not include
+        result["verdict"]["text"] += (f" Caution: {len(small)} group(s) have fewer than {SMALL_GROUP} simulated "
+                                      f"respondents ({', '.join(small[:4])}{' …' if len(small) > 4 else ''}).")
     return result
 
 

@@ -90,20 +90,24 @@ def rake(sample: pa.Table, margins: Mapping[str, Mapping[str, float]], *,
          tolerance: float = 1e-6) -> tuple[np.ndarray, dict[str, Any]]:
     """Raking weights (mean 1) of ``sample`` to ``margins`` (variable → level → share) and a report.
 
-    Raises :class:`WeightingError` when a level with a positive target share has no respondent.
+    A level with no respondent (a small sample) cannot be weighted up: its share is spread over the other
+    levels and listed in the report's ``levels_without_respondents``.
     """
     n = sample.num_rows
     codes, targets = [], []
+    empty: dict[str, list[str]] = {}
     for var, shares in margins.items():
         levels = list(shares)
         labels = group_labels(sample, var, age_bands if var == "age_band" else None)
         c = level_codes(labels, levels)
         present = np.bincount(c[c >= 0], minlength=len(levels))
         target = np.array([shares[level] for level in levels], dtype=float)
-        empty = [levels[i] for i in np.flatnonzero((present == 0) & (target > 0))]
-        if empty:
-            raise WeightingError(f"cannot rake to {var}: no respondent in {', '.join(empty)} "
-                                 f"(draw a larger or stratified sample)")
+        empty_levels = [levels[i] for i in np.flatnonzero((present == 0) & (target > 0))]
+        if empty_levels:  # a small sample misses a level: its share goes to the others, and the report says so
+            empty[var] = empty_levels
+            target = np.where(present > 0, target, 0.0)
+        if target.sum() <= 0:
+            raise WeightingError(f"cannot rake to {var}: no respondent in any of its levels")
         codes.append((var, c, target / target.sum()))
         targets.append(target)
     weights = np.ones(n)
@@ -126,5 +130,6 @@ def rake(sample: pa.Table, margins: Mapping[str, Mapping[str, float]], *,
     report = {"variables": list(margins), "iterations": iteration, "max_margin_gap": gap,
               "converged": gap < tolerance, "design_effect": float(np.mean(weights ** 2)),
               "effective_n": float(n / np.mean(weights ** 2)), "weight_min": float(weights.min()),
-              "weight_max": float(weights.max())}
+              "weight_max": float(weights.max()),
+              "levels_without_respondents": empty}
     return weights, report
