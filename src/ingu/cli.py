@@ -467,6 +467,8 @@ def survey(
         console.print(f"{qid}: {statuses}", highlight=False)
     for text in manifest["verdicts"].values():
         console.print(text, highlight=False, soft_wrap=True)
+    if manifest.get("overall_verdict"):
+        console.print(f"[bold]overall:[/] {manifest['overall_verdict']}", highlight=False, soft_wrap=True)
     console.print(f"surveyed {manifest['sample']['n']:,} personas × {len(form.questions)} questions with {backend} in "
                   f"{time.perf_counter() - started:.1f} s → {out}/", highlight=False)
 

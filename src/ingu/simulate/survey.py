@@ -122,6 +122,7 @@ def run_survey(questionnaire: Questionnaire, population: pa.Table, backend: Surv
         "weighting": {"margins": margins, **weighting}, "backend": backend.describe(), "answers": counts,
         "validated": [v["question_id"] for v in validation],
         "verdicts": {v["question_id"]: v["verdict"]["text"] for v in validation},
+        "overall_verdict": overall_verdict(validation),
         "seconds": round(time.perf_counter() - started, 3),
     }
     _write_atomic(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1, default=_json))
@@ -133,6 +134,9 @@ def validation_markdown(validation: list[dict[str, Any]]) -> str:
     lines = ["# Silicon survey validation", "",
              "Mean over held-out group margins (total excluded). Lower is better; the noise floor is what a "
              "perfect simulator would score against a survey of the real group sizes.", ""]
+    overall = overall_verdict(validation)
+    if overall:
+        lines += [f"**Overall:** {overall}", ""]
     for v in validation:
         lines += [f"- {v['verdict']['text']}"]
     for v in validation:
@@ -156,6 +160,26 @@ def validation_markdown(validation: list[dict[str, Any]]) -> str:
                 "–" if g["noise_floor"]["jsd"] is None else f"{g['noise_floor']['jsd']:.4f}",
                 f"{g['marginal']['jsd']:.4f}" if "marginal" in g else "–", g["uniform"]["jsd"]))
     return "\n".join(lines) + "\n"
+
+
+def overall_verdict(validation: list[dict[str, Any]]) -> str | None:
+    """One sentence over every question with held-out margins: mean JSD of the backend and the baselines."""
+    held = [v["summary"] for v in validation if v["summary"]["held_out_groups"] and v["summary"]["backend"]["jsd"]
+            is not None]
+    if not held:
+        return None
+    mean = {who: float(np.mean([h[who]["jsd"] for h in held])) for who in ("backend", "uniform")}
+    with_marginal = [h for h in held if h["marginal"]["jsd"] is not None]
+    text = (f"across {len(held)} question(s) with held-out group margins, mean JSD {mean['backend']:.4f} vs "
+            f"uniform {mean['uniform']:.4f}")
+    if with_marginal:
+        backend = float(np.mean([h["backend"]["jsd"] for h in with_marginal]))
+        marginal = float(np.mean([h["marginal"]["jsd"] for h in with_marginal]))
+        wins = sum(h["backend"]["jsd"] < h["marginal"]["jsd"] for h in with_marginal)
+        text += (f" and national marginal {marginal:.4f} (backend {backend:.4f} on those); the backend beats the "
+                 f"national marginal on {wins} of {len(with_marginal)} question(s) and "
+                 f"{'beats' if backend < marginal else 'does NOT beat'} it on average")
+    return text + "."
 
 
 def _personas(sample: pa.Table) -> list[dict[str, Any]]:
