@@ -57,3 +57,39 @@ def test_bad_network_and_diffusion_input_is_named(personas: Path, tmp_path: Path
     assert result.exit_code == 2 and "unknown model 'bass'" in result.output
     result = runner.invoke(app, ["diffuse", str(edges), "--model", "ic", "--beta", "0.2"])
     assert result.exit_code == 2 and "unknown parameter 'beta'" in result.output
+
+
+def test_survey_with_the_openai_backend_counts_failures_and_reruns_from_cache(personas: Path, tmp_path: Path,
+                                                                                monkeypatch) -> None:
+    import json
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fake_survey_server import FakeSurveyServer
+
+    monkeypatch.setenv("SURVEY_KEY", "sk-secret-123")
+    form = tmp_path / "form.yaml"
+    form.write_text("id: t\nquestions:\n"
+                    "  - {id: Q1, type: likert, text: '삶에 만족하십니까?', choices: [매우 만족, 만족, 불만족, 매우 불만족]}\n"
+                    "  - {id: Q2, type: numeric, text: '0에서 10 사이로 답해 주십시오.', min: 0, max: 10}\n",
+                    encoding="utf-8")
+    out = tmp_path / "survey"
+    args = ["survey", str(form), "--personas", str(personas), "-n", "40", "--backend", "openai", "--out", str(out),
+            "--model", "fake", "--api-key-env", "SURVEY_KEY", "--max-retries", "1", "--timeout", "5",
+            "--cache", str(tmp_path / "answers.sqlite")]
+    with FakeSurveyServer(script=["429:0.1", "500", "garbage", "garbage", "garbage"], api_key="sk-secret-123") as server:
+        result = runner.invoke(app, [*args, "--base-url", server.url])
+        assert result.exit_code == 0, result.output
+        first = len(server.log)
+        again = runner.invoke(app, [*args, "--base-url", server.url, "--out", str(tmp_path / "again")])
+        assert again.exit_code == 0, again.output
+        assert len(server.log) == first  # every answer came from the cache
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    for qid in ("Q1", "Q2"):
+        statuses = manifest["answers"][qid]["statuses"]
+        assert sum(statuses.values()) == 40  # every respondent answered or listed as failed
+    assert sum(manifest["answers"][q]["retries"] for q in ("Q1", "Q2")) >= 1  # the garbage answers were re-asked
+    answers = pq.read_table(out / "answers.parquet")
+    failed = [e for s, e in zip(answers["Q1__status"].to_pylist(), answers["Q1__error"].to_pylist()) if s == "failed"]
+    assert all(failed)  # a failure carries its error
+    assert "sk-secret-123" not in (out / "manifest.json").read_text("utf-8") + result.output
