@@ -53,7 +53,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -62,6 +62,7 @@ from ingu.narrate.base import Draft, NarratorError, Request
 from ingu.narrate.cache import NarrationCache, cache_key
 from ingu.narrate.concurrency import AdaptiveLimiter, retry_after_seconds
 from ingu.narrate.fields import LIST_FIELDS
+from ingu.narrate.http_messages import clip, public_url, server_message, token_count
 from ingu.narrate.local_backend import answer_prefix
 from ingu.narrate.persona import persona_key
 from ingu.narrate.prompts import PromptSet, json_schema
@@ -176,7 +177,7 @@ class OpenAINarrator:
         if structured not in STRUCTURED:
             raise NarratorError(f"structured must be one of {', '.join(STRUCTURED)}, got {structured!r}")
         if not base_url or not urlsplit(base_url).scheme.startswith("http"):
-            raise NarratorError(f"base_url must be an http(s) URL, got {_public_url(base_url)!r}")
+            raise NarratorError(f"base_url must be an http(s) URL, got {public_url(base_url)!r}")
         if concurrency < 1 or max_concurrency < 1:
             raise NarratorError("concurrency and max_concurrency must be ≥ 1")
         self.base_url = base_url.rstrip("/")
@@ -221,7 +222,7 @@ class OpenAINarrator:
     def describe(self) -> dict[str, Any]:
         """Settings for the run manifest (the key's variable name and whether it is set, never the key)."""
         return {
-            "backend": self.name, "base_url": _public_url(self.base_url), "model": self.model, "api": self.api,
+            "backend": self.name, "base_url": public_url(self.base_url), "model": self.model, "api": self.api,
             "prompts_version": self.prompts.version, "structured": self.structured,
             "temperature": self.temperature, "max_tokens": self.max_tokens or "auto", "seed": self.seed,
             "concurrency": self.concurrency, "max_concurrency": self.max_concurrency, "timeout": self.timeout,
@@ -305,7 +306,7 @@ class OpenAINarrator:
         self.close()
 
     def __repr__(self) -> str:
-        return (f"OpenAINarrator(base_url={_public_url(self.base_url)!r}, model={self.model!r}, api={self.api!r}, "
+        return (f"OpenAINarrator(base_url={public_url(self.base_url)!r}, model={self.model!r}, api={self.api!r}, "
                 f"api_key_env={self.api_key_env!r})")
 
     @property
@@ -382,7 +383,7 @@ class OpenAINarrator:
             raise NarratorError(self._redact(str(fatal.exceptions[0]))) from None
         drafts = [task.result() for task in tasks]
         if len(failures) == len(requests):  # (only requests that never reached the server are listed)
-            raise NarratorError(f"cannot reach {_public_url(self.base_url)}: every request of the batch failed "
+            raise NarratorError(f"cannot reach {public_url(self.base_url)}: every request of the batch failed "
                                 f"({self._redact(str(failures[0]))})")
         return drafts
 
@@ -585,7 +586,7 @@ class OpenAINarrator:
             value = _field_value(field, prefix + text)
             if value is None:
                 self._stats["malformed"] += 1
-                problem = f"unusable completion {_clip(text)!r}"
+                problem = f"unusable completion {clip(text)!r}"
                 if finish == "length":
                     problem += " (cut at max_tokens)"
                 ask += 1
@@ -658,8 +659,8 @@ class OpenAINarrator:
                         limiter.success()
                         stats["successes"] += 1
                         usage = data.get("usage") or {}
-                        prompt_tokens = _int(usage.get("prompt_tokens"))
-                        completion_tokens = _int(usage.get("completion_tokens"))
+                        prompt_tokens = token_count(usage.get("prompt_tokens"))
+                        completion_tokens = token_count(usage.get("completion_tokens"))
                         draft.prompt_tokens += prompt_tokens
                         draft.completion_tokens += completion_tokens
                         stats["prompt_tokens"] += prompt_tokens
@@ -671,7 +672,7 @@ class OpenAINarrator:
                     wait = retry_after_seconds(response.headers)
                     if wait is not None:
                         limiter.pause(min(wait, max(0.0, deadline - loop.time())))
-                    reason, connection, bounded = f"HTTP 429: {_server_message(response)}", False, False
+                    reason, connection, bounded = f"HTTP 429: {server_message(response)}", False, False
                 elif status >= 500 or status == 408:
                     stats["http_5xx" if status >= 500 else "http_4xx"] += 1
                     transient += 1
@@ -680,12 +681,12 @@ class OpenAINarrator:
                         wait = retry_after_seconds(response.headers)
                         if wait is not None:
                             limiter.pause(min(wait, max(0.0, deadline - loop.time())))
-                    reason, connection, bounded = f"HTTP {status}: {_server_message(response)}", False, True
+                    reason, connection, bounded = f"HTTP {status}: {server_message(response)}", False, True
                 else:
                     stats["http_4xx"] += 1
-                    message = _server_message(response)
+                    message = server_message(response)
                     if status in (401, 403, 404):
-                        raise _Fatal(f"HTTP {status} from {_public_url(url)}: {message}")
+                        raise _Fatal(f"HTTP {status} from {public_url(url)}: {message}")
                     if status in (400, 422):
                         if "seed" in payload and _SEED_REJECTION.search(message):
                             raise _Rejected("seed", f"HTTP {status}: {message}")
@@ -749,7 +750,7 @@ def _response_format(fields: tuple[str, ...]) -> dict[str, Any]:
 def _parse_chat(text: str, fields: Sequence[str]) -> dict[str, str]:
     texts = parse_answer(text, fields)
     if not texts:
-        raise AnswerError(f"no requested field in the answer: {_clip(text)!r}")
+        raise AnswerError(f"no requested field in the answer: {clip(text)!r}")
     return texts
 
 
@@ -783,43 +784,3 @@ def _field_value(field: str, text: str) -> str | None:
             return None
         return value or None
     return " ".join(text.split())
-
-
-def _server_message(response: httpx.Response) -> str:
-    """The error message of a server's answer, short."""
-    try:
-        data = response.json()
-    except ValueError:
-        return _clip(" ".join(response.text.split()) or response.reason_phrase or "", 200)
-    if isinstance(data, dict):
-        error = data.get("error", data.get("detail", data.get("message")))
-        if isinstance(error, dict):
-            error = error.get("message") or error
-        if error is not None:
-            return _clip(str(error) if not isinstance(error, str) else error, 200)
-    return _clip(json.dumps(data, ensure_ascii=False), 200)
-
-
-def _public_url(url: str) -> str:
-    """``url`` without user:password."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable URL>"
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        parts = parts._replace(netloc=host)
-    return urlunsplit(parts)
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
-def _clip(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"

@@ -50,13 +50,8 @@ from ingu.simulate.survey_engine import (
     SurveyEngine,
 )
 from ingu.simulate.survey_prompts import CONTEXT_FIELDS, SurveyPrompts
-from ingu.simulate.survey_transport import (
-    Failed,
-    HttpTransport,
-    Rejected,
-    public_url,
-    redactor,
-)
+from ingu.narrate.http_messages import public_url
+from ingu.simulate.survey_transport import Failed, HttpTransport, Rejected, redactor
 
 __all__ = ["DEFAULT_MAX_TOKENS", "LocalSurveyBackend", "OpenAISurveyBackend", "SurveyBackendError"]
 

@@ -23,11 +23,11 @@ import random
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from ingu.narrate.concurrency import AdaptiveLimiter, retry_after_seconds
+from ingu.narrate.http_messages import public_url, server_message, token_count
 
 #: Words in a 400/422 body that name each option a survey request may carry.
 OPTION_WORDS: dict[str, re.Pattern[str]] = {
@@ -159,8 +159,8 @@ class HttpTransport:
                         limiter.success()
                         stats["successes"] += 1
                         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-                        stats["prompt_tokens"] += _int(usage.get("prompt_tokens"))
-                        stats["completion_tokens"] += _int(usage.get("completion_tokens"))
+                        stats["prompt_tokens"] += token_count(usage.get("prompt_tokens"))
+                        stats["completion_tokens"] += token_count(usage.get("completion_tokens"))
                         return data
                     stats["http_5xx"] += 1  # a broken proxy: retried like a server error
                     transient += 1
@@ -223,48 +223,8 @@ def _json_object(response: httpx.Response) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def server_message(response: httpx.Response) -> str:
-    """The error message of a server's answer, short."""
-    try:
-        data = response.json()
-    except ValueError:
-        return _clip(" ".join(response.text.split()) or response.reason_phrase or "")
-    if isinstance(data, dict):
-        error = data.get("error", data.get("detail", data.get("message")))
-        if isinstance(error, dict):
-            error = error.get("message") or error
-        if error is not None:
-            return _clip(error if isinstance(error, str) else str(error))
-    return _clip(json.dumps(data, ensure_ascii=False))
-
-
-def public_url(url: str) -> str:
-    """``url`` without user:password."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable URL>"
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        parts = parts._replace(netloc=host)
-    return urlunsplit(parts)
-
-
 def redactor(secret: str | None) -> Callable[[str], str]:
     """A function that replaces ``secret`` in a text by ``***`` (the identity when there is none)."""
     if not secret:
         return lambda text: text
     return lambda text: text.replace(secret, "***")
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
-def _clip(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
