@@ -17,8 +17,7 @@ import pyarrow as pa
 from scipy import stats
 
 from ingu.simulate.backend import Answers
-from ingu.simulate.groups import KGSS_AGE_BANDS, group_labels
-from ingu.simulate.model_backend import level_codes
+from ingu.simulate.groups import KGSS_AGE_BANDS, group_labels, level_codes, levels_present
 
 DEFAULT_GROUPS: tuple[str, ...] = ("total", "sex", "age_band", "province", "region", "education")
 COLUMNS = ("question_id", "group_var", "group_value", "answer", "estimate", "low", "high", "respondents",
@@ -52,7 +51,7 @@ def estimate(answers: Answers, sample: pa.Table, weights: np.ndarray, *,
             labels = group_labels(sample, var, age_bands if var == "age_band" else None)
         except ValueError:
             continue
-        levels = sorted({x for x in labels.tolist() if x is not None}, key=_level_order(var, age_bands))
+        levels = sorted(levels_present(labels), key=_level_order(var, age_bands))
         codes = level_codes(labels, levels)
         inside = codes >= 0
         failed = np.bincount(codes[inside & ~ok], minlength=len(levels))

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 GROUP_VARS: tuple[str, ...] = ("total", "sex", "age_band", "province", "region", "education")
 KGSS_AGE_BANDS: tuple[str, ...] = ("18-29", "30-39", "40-49", "50-59", "60-69", "70+")
@@ -94,9 +95,26 @@ def group_labels(table: pa.Table, group_var: str, levels: Sequence[str] | None =
         for label, (low, high) in zip(labels, parse_bands(labels)):
             out[(ages >= low) & (ages <= high)] = normalise_label("age_band", label)
         return out
-    values = np.asarray(table.column(SOURCE_COLUMNS[group_var][0]).to_pylist(), dtype=object)
-    if group_var == "region":
-        return np.array([REGIONS.get(v) for v in values], dtype=object)
+    column = table.column(SOURCE_COLUMNS[group_var][0]).combine_chunks()
+    if group_var == "region":  # map the few distinct provinces, not every row
+        encoded = column.cast(pa.string()).dictionary_encode()
+        regions = np.array([REGIONS.get(v) for v in encoded.dictionary.to_pylist()] + [None], dtype=object)
+        return regions[pc.fill_null(encoded.indices, len(regions) - 1).to_numpy(zero_copy_only=False)]
+    values = column.to_numpy(zero_copy_only=False).astype(object)
     if group_var == "education":
         return np.where(np.isin(values, list(_DEGREE_LEVELS)), DEGREE, NO_DEGREE).astype(object)
     return values
+
+
+def level_codes(labels: np.ndarray, levels: Sequence[str]) -> np.ndarray:
+    """Index of each label in ``levels`` (−1 for None or a label not there), without a per-row loop."""
+    encoded = pa.array(labels, pa.string()).dictionary_encode()
+    position = {level: i for i, level in enumerate(levels)}
+    lookup = np.array([position.get(v, -1) for v in encoded.dictionary.to_pylist()] + [-1], dtype=np.int64)
+    indices = pc.fill_null(encoded.indices, len(lookup) - 1).to_numpy(zero_copy_only=False)
+    return lookup[indices]
+
+
+def levels_present(labels: np.ndarray) -> list[str]:
+    """The distinct non-None labels, sorted."""
+    return sorted(pc.unique(pa.array(labels, pa.string()).drop_null()).to_pylist())

@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from ingu.simulate.backend import Answers
-from ingu.simulate.groups import KGSS_AGE_BANDS, group_labels
+from ingu.simulate.groups import KGSS_AGE_BANDS, group_labels, level_codes
 from ingu.simulate.questionnaire import Question, QuestionnaireError
 from ingu.simulate.survey_results import reference_shares
 
@@ -233,17 +233,6 @@ class ModelSurveyBackend:
         size = int(np.prod([len(levels[g]) for g in group_vars]))
         counts = np.bincount(cells[cells >= 0], minlength=size).astype(float)
         return counts.reshape(tuple(len(levels[g]) for g in group_vars))
-
-
-def level_codes(labels: np.ndarray, levels: Sequence[str]) -> np.ndarray:
-    """Index of each label in ``levels`` (−1 for None or a label not there), without a per-row loop."""
-    import pyarrow.compute as pc
-
-    encoded = pa.array(labels, pa.string()).dictionary_encode()
-    position = {level: i for i, level in enumerate(levels)}
-    lookup = np.array([position.get(v, -1) for v in encoded.dictionary.to_pylist()] + [-1], dtype=np.int64)
-    indices = pc.fill_null(encoded.indices, len(lookup) - 1).to_numpy(zero_copy_only=False)
-    return lookup[indices]
 
 
 def _stable(text: str) -> int:

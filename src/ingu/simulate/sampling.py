@@ -12,8 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-from ingu.simulate.groups import group_labels
-from ingu.simulate.model_backend import level_codes
+from ingu.simulate.groups import group_labels, level_codes, levels_present
 
 DEFAULT_STRATA: tuple[str, ...] = ("sex", "age_band", "province")
 
@@ -35,7 +34,7 @@ def draw_sample(table: pa.Table, n: int, seed: int, *, strata: Sequence[str] = D
     stratum = np.zeros(rows, dtype=np.int64)
     for var in strata:
         labels = group_labels(table, var)
-        levels = sorted({x for x in labels.tolist() if x is not None})
+        levels = levels_present(labels)
         codes = level_codes(labels, levels)
         codes[codes < 0] = len(levels)  # rows in no level form a stratum of their own
         stratum = stratum * (len(levels) + 1) + codes

@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ingu.simulate.groups import KGSS_AGE_BANDS, group_labels, parse_bands
-from ingu.simulate.model_backend import level_codes
+from ingu.simulate.groups import KGSS_AGE_BANDS, group_labels, level_codes, parse_bands
 
 RAKING_VARS: tuple[str, ...] = ("sex", "age_band", "province")
 MARGIN_SOURCES: tuple[str, ...] = ("reference", "personas")
@@ -72,7 +71,6 @@ def reference_margins(group_vars: Sequence[str] = RAKING_VARS, age_bands: Sequen
             province_of = {d.code: d.province_code for d in districts()}
             label_of = {p.code: p.npk_label for p in provinces()}
             frame = pl.DataFrame({"district": pop["district_code"], "people": people * adult})
-            frame = frame.filter(pl.col("district") != 0) if 0 not in province_of else frame
             counts = {}
             for district, total in frame.group_by("district").agg(pl.col("people").sum()).iter_rows():
                 if district in province_of:
@@ -94,7 +92,7 @@ def rake(sample: pa.Table, margins: Mapping[str, Mapping[str, float]], *,
     levels and listed in the report's ``levels_without_respondents``.
     """
     n = sample.num_rows
-    codes, targets = [], []
+    codes = []
     empty: dict[str, list[str]] = {}
     for var, shares in margins.items():
         levels = list(shares)
@@ -109,7 +107,6 @@ def rake(sample: pa.Table, margins: Mapping[str, Mapping[str, float]], *,
         if target.sum() <= 0:
             raise WeightingError(f"cannot rake to {var}: no respondent in any of its levels")
         codes.append((var, c, target / target.sum()))
-        targets.append(target)
     weights = np.ones(n)
     gap = 0.0
     for iteration in range(1, max_iterations + 1):
