@@ -486,6 +486,7 @@ def network(
 ) -> None:
     """Build a homophily network over personas (age, district, education, occupation, family) and check it."""
     from ingu.io.readers import DatasetReadError, dataset_columns, read_columns
+    from ingu.io.writers import OutputError
     from ingu.simulate.network import (NetworkInputError, NetworkOutputError, NetworkSpec, NetworkSpecError,
                                        build_network, load_network_spec, write_network)
 
@@ -508,7 +509,7 @@ def network(
         with console.status(f"building a network over {table.num_rows:,} personas …"):
             built = build_network(table, chosen, seed, source=str(personas))
             write_network(built, out, graphml, overwrite=overwrite)
-    except (NetworkSpecError, NetworkInputError, NetworkOutputError, DatasetReadError) as exc:
+    except (NetworkSpecError, NetworkInputError, NetworkOutputError, OutputError, DatasetReadError) as exc:
         _fail(str(exc))
     for item in built.report.attributes:
         colour = "green" if item.within_tolerance else ("yellow" if item.target is None else "red")
@@ -541,6 +542,7 @@ def diffuse(
 ) -> None:
     """Run independent cascade, linear threshold or SIR on a network; adoption curves overall and by group."""
     from ingu.io.readers import DatasetReadError, dataset_columns, read_columns
+    from ingu.io.writers import OutputError
     from ingu.simulate.diffusion import DiffusionError, diffuse as run_diffusion, make_model, write_diffusion
     from ingu.simulate.network import NetworkInputError, NetworkOutputError, read_network
 
@@ -557,7 +559,7 @@ def diffuse(
         started = time.perf_counter()
         result = run_diffusion(net, chosen, steps, seed, initial=initial, table=table, group_by=groups)
         paths = write_diffusion(result, out, overwrite=overwrite)
-    except (DiffusionError, NetworkInputError, NetworkOutputError, DatasetReadError, TypeError) as exc:
+    except (DiffusionError, NetworkInputError, NetworkOutputError, OutputError, DatasetReadError, TypeError) as exc:
         _fail(str(exc))
     overall = result.final().row(0, named=True)
     shares = ", ".join(f"{k.removeprefix('share_')} {v:.1%}" for k, v in overall.items()

@@ -13,7 +13,7 @@ import contextlib
 import os
 import secrets
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -101,6 +101,23 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         with os.fdopen(tmp.fd, "wb", closefd=False) as handle:
             handle.write(data)
         tmp.sync_and_close()
+        os.replace(tmp.path, path)
+    except BaseException:
+        tmp.discard()
+        raise
+
+
+def write_file_atomic(path: str | os.PathLike[str], write: Callable[[str], object]) -> None:
+    """Call ``write(tmp)`` on a hidden file beside ``path`` (Parquet, CSV, GraphML writers that take a path),
+    fsync it and rename it into place; on any exception the temporary file is removed."""
+    path = Path(path)
+    tmp = _TempFile.beside(path)
+    try:
+        os.close(tmp.fd)
+        tmp.fd = -1
+        write(str(tmp.path))
+        with open(tmp.path, "rb+") as handle:
+            os.fsync(handle.fileno())
         os.replace(tmp.path, path)
     except BaseException:
         tmp.discard()

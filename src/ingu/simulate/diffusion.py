@@ -40,7 +40,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from ingu.simulate.network import Network, check_target, encode_categories, write_atomic
+from ingu.io.writers import write_file_atomic
+from ingu.simulate.network import Network, check_target, encode_categories
 
 #: Node state codes.
 SUSCEPTIBLE, INFECTED, RECOVERED = 0, 1, 2
@@ -470,16 +471,16 @@ def write_diffusion(result: DiffusionResult, out_dir: str | os.PathLike[str], *,
                                       "groupings": list(result.groupings)})}
     curves = result.curves.to_arrow()
     curves = curves.replace_schema_metadata(meta)
-    write_atomic(paths["curves"], lambda tmp: pq.write_table(curves, tmp))
-    write_atomic(paths["csv"], lambda tmp: pacsv.write_csv(curves, tmp))
+    write_file_atomic(paths["curves"], lambda tmp: pq.write_table(curves, tmp))
+    write_file_atomic(paths["csv"], lambda tmp: pacsv.write_csv(curves, tmp))
     state = pa.table({"node": pa.array(np.arange(result.state.size, dtype=np.int64)),
                       "state": pa.DictionaryArray.from_arrays(pa.array(result.state.astype(np.int8)),
                                                               pa.array(STATES)),
                       "adopted_step": pa.array(result.adopted_step)}).replace_schema_metadata(meta)
-    write_atomic(paths["state"], lambda tmp: pq.write_table(state, tmp))
+    write_file_atomic(paths["state"], lambda tmp: pq.write_table(state, tmp))
     for stem, chart in charts:
         svg = render_svg(chart, standalone=True)
-        write_atomic(paths[stem], lambda tmp, svg=svg: Path(tmp).write_text(svg, encoding="utf-8"))
+        write_file_atomic(paths[stem], lambda tmp, svg=svg: Path(tmp).write_text(svg, encoding="utf-8"))
     return list(paths.values())
 
 

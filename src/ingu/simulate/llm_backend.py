@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 
 from ingu.narrate.base import NarratorError
 from ingu.narrate.cache import NarrationCache
+from ingu.narrate.http_messages import public_url
 from ingu.simulate.survey_engine import (
     APIS,
     DEFAULT_MAX_TOKENS,
@@ -50,7 +51,6 @@ from ingu.simulate.survey_engine import (
     SurveyEngine,
 )
 from ingu.simulate.survey_prompts import CONTEXT_FIELDS, SurveyPrompts
-from ingu.narrate.http_messages import public_url
 from ingu.simulate.survey_transport import Failed, HttpTransport, Rejected, redactor
 
 __all__ = ["DEFAULT_MAX_TOKENS", "LocalSurveyBackend", "OpenAISurveyBackend", "SurveyBackendError"]

@@ -54,6 +54,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingu.io.writers import write_file_atomic
+
 #: Attribute name → (default column, kind). Age is numeric (matched by an age window); the rest
 #: are categorical (matched exactly; a null value is a category of its own, e.g. a null
 #: ``occupation_major`` means the persona is not in work).
@@ -966,36 +968,6 @@ def check_target(path: Path, suffixes: Sequence[str], *, overwrite: bool) -> Non
         raise NetworkOutputError(f"{str(path)!r} already exists; pass overwrite=True to replace it")
 
 
-def write_atomic(path: Path, write: Any) -> None:
-    """Call ``write(tmp_path)`` on a hidden file beside ``path``, fsync it and rename it into place.
-
-    On any exception the temporary file is removed: a file at ``path`` is always complete.
-    """
-    import secrets
-
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    while True:
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            os.close(os.open(tmp, flags, 0o666))  # mode 0o666 & ~umask, like open()
-            break
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise NetworkOutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
-    try:
-        write(str(tmp))
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def write_network(
     network: Network,
     edges_path: str | os.PathLike[str],
@@ -1033,9 +1005,9 @@ def write_network(
         "report": network.report.to_dict() if network.report else None,
     }
     table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta, ensure_ascii=False).encode()})
-    write_atomic(edges_path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    write_file_atomic(edges_path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     if graphml_path is not None:
-        write_atomic(graphml_path, lambda tmp: _write_graphml(network, tmp))
+        write_file_atomic(graphml_path, lambda tmp: _write_graphml(network, tmp))
 
 
 def read_network(edges_path: str | os.PathLike[str]) -> Network:

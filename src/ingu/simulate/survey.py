@@ -16,8 +16,6 @@ Every file is written atomically; the manifest last.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +26,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ingu.io.writers import write_file_atomic, write_text_atomic
 from ingu.simulate.backend import SurveyBackend
 from ingu.simulate.estimate import DEFAULT_GROUPS, estimate
 from ingu.simulate.groups import SOURCE_COLUMNS
@@ -104,15 +103,15 @@ def run_survey(questionnaire: Questionnaire, population: pa.Table, backend: Surv
                                        seed=seed)
             if result is not None:
                 validation.append(result)
-        _write_atomic(out / "charts" / f"{_safe(question.id)}.svg", _chart(question, frame, validation))
+        write_text_atomic(out / "charts" / f"{_safe(question.id)}.svg", _chart(question, frame, validation))
 
     estimates = pl.concat(estimates_frames) if estimates_frames else pl.DataFrame()
-    _write_parquet_atomic(out / "answers.parquet", pa.table(columns))
-    _write_parquet_atomic(out / "estimates.parquet", estimates.to_arrow())
-    _write_atomic(out / "estimates.csv", estimates.write_csv())
+    write_file_atomic(out / "answers.parquet", lambda tmp: pq.write_table(pa.table(columns), tmp))
+    write_file_atomic(out / "estimates.parquet", lambda tmp: pq.write_table(estimates.to_arrow(), tmp))
+    write_text_atomic(out / "estimates.csv", estimates.write_csv())
     if validate:
-        _write_atomic(out / "validation.json", json.dumps(validation, ensure_ascii=False, indent=1, default=_json))
-        _write_atomic(out / "validation.md", validation_markdown(validation))
+        write_text_atomic(out / "validation.json", json.dumps(validation, ensure_ascii=False, indent=1, default=_json))
+        write_text_atomic(out / "validation.md", validation_markdown(validation))
     manifest = {
         "format": MANIFEST_FORMAT, "questionnaire": {"id": questionnaire.id, "source": questionnaire.source,
                                                      "questions": [q.id for q in questionnaire.questions]},
@@ -125,7 +124,7 @@ def run_survey(questionnaire: Questionnaire, population: pa.Table, backend: Surv
         "overall_verdict": overall_verdict(validation),
         "seconds": round(time.perf_counter() - started, 3),
     }
-    _write_atomic(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1, default=_json))
+    write_text_atomic(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1, default=_json))
     return manifest
 
 
@@ -218,23 +217,6 @@ def _chart(question, frame: pl.DataFrame, validation: list[dict[str, Any]]) -> s
         chart = {"kind": "bar", "title": f"{question.id}: open answers (not estimated)", "categories": [],
                  "series": []}
     return render_svg(chart, standalone=True)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    from ingu.io.writers import write_text_atomic
-
-    write_text_atomic(path, text)
-
-
-def _write_parquet_atomic(path: Path, table: pa.Table) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _safe(name: str) -> str:
